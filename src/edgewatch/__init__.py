@@ -1,0 +1,1 @@
+"""Edgewatch: prediction-market intelligence."""

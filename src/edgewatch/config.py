@@ -1,0 +1,159 @@
+"""The one settings object.
+
+Every setting is read from an ``EDGEWATCH_``-prefixed environment variable, an optional ``.env``
+file in the working directory, or a file named after the setting in the secrets directory
+(``/run/secrets/edgewatch_secret_key`` style, as Docker and Kubernetes mount them). Invalid values
+stop start-up with one line naming the setting: see ``load_settings``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.exceptions import SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from edgewatch.errors import ConfigError
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "development-only"})
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+KNOWN_SOURCES = frozenset({"sim", "kalshi", "polymarket", "replay"})
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "edgewatch"
+
+
+class Settings(BaseSettings):
+    """Edgewatch configuration; see the README's settings table for each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EDGEWATCH_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    secret_key: SecretStr = SecretStr("development-only")
+    secrets_dir: Path = Path("/run/secrets")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    sources: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["sim"])
+    embedded_scheduler: bool = False
+    ingest_interval_seconds: float = Field(default=10.0, gt=0, le=86_400)
+    ingest_backfill_minutes: float = Field(default=60.0, ge=0, le=60 * 24 * 30)
+    data_stale_after_hours: float = Field(default=6.0, gt=0)
+
+    sim_seed: int = 7
+    sim_events: int = Field(default=60, ge=1, le=100_000)
+    sim_step_seconds: float = Field(default=5.0, gt=0)
+
+    signal_min_edge: float = Field(default=0.005, ge=0, le=1)
+    signal_max_quote_age_seconds: float = Field(default=120.0, gt=0)
+    signal_ttl_seconds: float = Field(default=300.0, gt=0)
+    high_confidence_threshold: float = Field(default=0.8, ge=0, le=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"not a database URL: {value!r}") from None
+        if url.get_backend_name() not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"unsupported database {url.get_backend_name()!r} "
+                f"(use one of: {', '.join(SUPPORTED_DATABASES)})"
+            )
+        return value
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_are_known(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - KNOWN_SOURCES)
+        if unknown:
+            known = ", ".join(sorted(KNOWN_SOURCES))
+            raise ValueError(f"unknown source(s) {', '.join(unknown)} (known: {known})")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        placeholder = self.secret_key.get_secret_value().lower() in PLACEHOLDER_SECRETS
+        if self.environment != "development" and placeholder:
+            raise ValueError(
+                "EDGEWATCH_SECRET_KEY: a placeholder secret is refused outside development"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'edgewatch.sqlite3'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The secrets directory is itself a setting; read it from the environment first, and only
+        # hand it to pydantic when it exists (a missing directory is normal outside containers).
+        secrets_dir = Path(os.environ.get("EDGEWATCH_SECRETS_DIR", "/run/secrets"))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        if secrets_dir.is_dir():
+            sources.append(
+                SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir, case_sensitive=False)
+            )
+        return tuple(sources)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation failure into one ``ConfigError`` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["loc"]:
+            field = ".".join(str(part) for part in first["loc"])
+            message = f"EDGEWATCH_{field.upper()}: {message}"
+        raise ConfigError(f"invalid configuration: {message}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Database kernel: engines, the session pattern, dialect-aware helpers and migrations."""

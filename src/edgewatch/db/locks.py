@@ -1,0 +1,50 @@
+"""Named locks so that a pipeline runs once at a time.
+
+PostgreSQL: a session-level advisory lock, held on a dedicated connection, so the lock spans every
+process sharing the database. SQLite (embedded, one process): a process-local lock per name.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, text
+
+from edgewatch.errors import PipelineBusy
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+def _lock_key(name: str) -> int:
+    # Advisory locks take a signed 64-bit key; a CRC keeps it stable across processes.
+    return zlib.crc32(f"edgewatch:{name}".encode())
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[None]:
+    """Hold the lock ``name`` for the block, or raise ``PipelineBusy`` at once."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            key = _lock_key(name)
+            acquired = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            if not acquired.scalar_one():
+                raise PipelineBusy(f"{name} is already running")
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                connection.commit()
+        return
+    with _local_guard:
+        lock = _local_locks.setdefault(f"{engine.url}:{name}", threading.Lock())
+    if not lock.acquire(blocking=False):
+        raise PipelineBusy(f"{name} is already running")
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,24 @@
+"""Every ORM table, in one package so that capabilities can import each other's tables freely."""
+
+from edgewatch.models.account import ApiKey, User
+from edgewatch.models.audit import AuditEntry
+from edgewatch.models.backtest import BacktestRun
+from edgewatch.models.base import Base
+from edgewatch.models.market import Market, MarketLink
+from edgewatch.models.pipeline import PipelineRun, RejectedRecord
+from edgewatch.models.signal import Signal
+from edgewatch.models.tick import OddsTick
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "BacktestRun",
+    "Base",
+    "Market",
+    "MarketLink",
+    "OddsTick",
+    "PipelineRun",
+    "RejectedRecord",
+    "Signal",
+    "User",
+]

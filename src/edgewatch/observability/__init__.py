@@ -1,0 +1,1 @@
+"""Logging, metrics and alerting: how Edgewatch tells operators what it is doing."""

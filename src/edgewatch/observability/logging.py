@@ -1,0 +1,67 @@
+"""The one logging setup: structlog, JSON lines by default, with context bound per request/job.
+
+``bind_context(request_id=...)`` puts a key on every line logged in the current request or job
+(contextvars, so threads and async tasks each keep their own). Secrets never reach the log: values
+of keys that look like credentials are masked by ``_redact``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_MARKERS = ("password", "secret", "token", "api_key", "apikey", "authorization")
+
+
+def _redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+    for key in list(event_dict):
+        if any(marker in key.lower() for marker in _SECRET_MARKERS):
+            event_dict[key] = "***"
+    return event_dict
+
+
+def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
+    """Configure structlog and the standard library to emit one format to stderr."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact,
+    ]
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processor=renderer)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Uvicorn's access log duplicates our request log line; its error log is kept.
+    logging.getLogger("uvicorn.access").handlers[:] = []
+    logging.getLogger("uvicorn.access").propagate = False
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger
+
+
+bind_context = structlog.contextvars.bind_contextvars
+clear_context = structlog.contextvars.clear_contextvars

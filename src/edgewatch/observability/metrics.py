@@ -1,0 +1,62 @@
+"""The one metrics registry. Every metric Edgewatch exports is defined here:
+
+- ``edgewatch_http_requests_total{method,route,status}`` — API requests served.
+- ``edgewatch_http_request_duration_seconds{method,route}`` — API latency.
+- ``edgewatch_pipeline_runs_total{pipeline,status}`` — pipeline runs by outcome.
+- ``edgewatch_pipeline_run_duration_seconds{pipeline}`` — pipeline run time.
+- ``edgewatch_ticks_ingested_total{venue}`` — ticks newly stored.
+- ``edgewatch_venue_records_rejected_total{venue,reason}`` — quarantined venue records.
+- ``edgewatch_signals_generated_total{strategy}`` — signals written.
+- ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "edgewatch_http_requests_total",
+    "API requests served.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_LATENCY = Histogram(
+    "edgewatch_http_request_duration_seconds",
+    "API request latency.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+    registry=REGISTRY,
+)
+PIPELINE_RUNS = Counter(
+    "edgewatch_pipeline_runs_total",
+    "Pipeline runs by outcome.",
+    ["pipeline", "status"],
+    registry=REGISTRY,
+)
+PIPELINE_DURATION = Histogram(
+    "edgewatch_pipeline_run_duration_seconds",
+    "Pipeline run duration.",
+    ["pipeline"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+    registry=REGISTRY,
+)
+TICKS_INGESTED = Counter(
+    "edgewatch_ticks_ingested_total", "Ticks newly stored.", ["venue"], registry=REGISTRY
+)
+RECORDS_REJECTED = Counter(
+    "edgewatch_venue_records_rejected_total",
+    "Venue records quarantined, by reason.",
+    ["venue", "reason"],
+    registry=REGISTRY,
+)
+SIGNALS_GENERATED = Counter(
+    "edgewatch_signals_generated_total", "Signals written.", ["strategy"], registry=REGISTRY
+)
+DATA_AGE = Gauge(
+    "edgewatch_data_age_seconds",
+    "Age of the newest tick per venue.",
+    ["venue"],
+    registry=REGISTRY,
+)

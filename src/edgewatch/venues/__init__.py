@@ -1,0 +1,1 @@
+"""Venues: every source of market data behind one interface (``base.Venue``)."""
