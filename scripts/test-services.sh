@@ -14,6 +14,8 @@ install_missing() {
   local packages=()
   [ -x "$PG_BIN/postgres" ] || packages+=(postgresql)
   command -v redis-server >/dev/null || packages+=(redis-server)
+  # promtool (Debian package `prometheus`) checks and unit-tests deploy/prometheus/ rules.
+  command -v promtool >/dev/null || packages+=(prometheus)
   if [ ${#packages[@]} -gt 0 ]; then
     echo "installing ${packages[*]}" >&2
     apt-get update -qq >&2
