@@ -1,0 +1,1 @@
+"""Kalshi (Trade API v2): parsing, REST client with request signing, polling venue."""

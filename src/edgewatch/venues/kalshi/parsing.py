@@ -1,0 +1,679 @@
+"""Kalshi Trade API v2 payloads → normalised records (pure functions, no I/O).
+
+Each ``parse_*`` takes a response body exactly as Kalshi sent it (decoded JSON) and returns a
+``ParseResult``; a bad record is quarantined and the rest of the body still parses. No exception
+escapes for any JSON input.
+
+Wire facts handled here:
+
+- Prices: ``*_dollars`` fixed-point strings (``"0.0600"``) are preferred; older payloads carry
+  integer cents, used (÷100) only when the ``_dollars`` field is absent. Counts: ``*_fp`` strings,
+  else the integer field.
+- A quote of 0 (or an ask of 1) means "nothing on that side", not a price.
+- Order books list bids only: the YES ask at ``1 − p`` comes from a NO bid at ``p``.
+- Market ``status`` → lifecycle: ``initialized``/``unopened``/``inactive`` → closed (not
+  tradeable), ``active``/``open`` → open, ``closed`` → closed, ``determined``/``disputed``/
+  ``amended`` → pending_resolution, ``finalized``/``settled`` → resolved (``result`` yes/no)
+  or void (``result`` void).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from edgewatch.errors import InvalidPayload
+from edgewatch.venues.base import MarketRecord, MarketStatus, Resolution, TickRecord
+from edgewatch.venues.records import (
+    Batch,
+    BookUpdateRecord,
+    CandleRecord,
+    EventRecord,
+    ExchangeStatusRecord,
+    OrderBookRecord,
+    ParseResult,
+    SeriesRecord,
+    TradeRecord,
+    any_time,
+    as_list,
+    as_mapping,
+    decimal_value,
+    int_value,
+    optional_bool,
+    optional_str,
+    optional_time,
+    probability,
+    required,
+    required_str,
+    size_value,
+)
+from edgewatch.venues.validation import check_tick
+
+VENUE = "kalshi"
+
+_STATUSES: dict[str, MarketStatus] = {
+    "initialized": "closed",
+    "unopened": "closed",
+    "inactive": "closed",
+    "paused": "closed",
+    "active": "open",
+    "open": "open",
+    "closed": "closed",
+    "determined": "pending_resolution",
+    "disputed": "pending_resolution",
+    "amended": "pending_resolution",
+    "finalized": "resolved",
+    "settled": "resolved",
+}
+_RESULTS: dict[str, Resolution] = {"yes": "yes", "no": "no", "void": "void"}
+#: Fee types whose charge is the quadratic formula in ``venues.fees``; others fail closed.
+QUADRATIC_FEE_TYPES = frozenset({"quadratic", "quadratic_with_maker_fees"})
+_CONTROL_FRAMES = frozenset({"subscribed", "unsubscribed", "ok", "error", "list_subscriptions"})
+
+
+# --- wire values ---------------------------------------------------------------------------------
+
+
+def price(raw: Mapping[str, Any], base: str) -> float | None:
+    """``{base}_dollars`` as a probability, else the legacy integer-cent ``{base}`` ÷ 100."""
+    dollars = raw.get(f"{base}_dollars")
+    if dollars is not None:
+        return probability(dollars, f"{base}_dollars")
+    cents = raw.get(base)
+    if cents is None:
+        return None
+    return probability(decimal_value(cents, base) / 100, base)
+
+
+def count(raw: Mapping[str, Any], base: str) -> float | None:
+    """``{base}_fp`` contracts, else the legacy integer ``{base}``."""
+    value = raw.get(f"{base}_fp")
+    if value is not None:
+        return size_value(value, f"{base}_fp")
+    value = raw.get(base)
+    return None if value is None else size_value(value, base)
+
+
+def _quote(value: float | None, *, is_ask: bool = False) -> float | None:
+    # Kalshi reports an empty side as 0 (and an empty ask as 1 = "buy YES for a dollar").
+    if value is None or value <= 0.0 or (is_ask and value >= 1.0):
+        return None
+    return value
+
+
+def _sizes_only_with_prices(tick: TickRecord) -> TickRecord:
+    # A size quoted for an empty side (Kalshi sends 0) is not a level: drop it with the price.
+    return replace(
+        tick,
+        bid_size=tick.bid_size if tick.bid is not None else None,
+        ask_size=tick.ask_size if tick.ask is not None else None,
+    )
+
+
+def _series_of(raw: Mapping[str, Any]) -> str | None:
+    series = optional_str(raw, "series_ticker")
+    if series:
+        return series
+    event = optional_str(raw, "event_ticker")
+    return event.split("-", 1)[0] if event else None
+
+
+def _tick_size(raw: Mapping[str, Any]) -> float:
+    ranges = raw.get("price_ranges")
+    if isinstance(ranges, list) and ranges:
+        steps = [
+            decimal_value(as_mapping(item, "price_ranges[]").get("step"), "price_ranges.step")
+            for item in ranges
+        ]
+        smallest = min(steps)
+        if smallest > 0:
+            return float(smallest)
+    cents = raw.get("tick_size")
+    if cents is not None:
+        step = decimal_value(cents, "tick_size") / 100
+        if step > 0:
+            return float(step)
+    return 0.01
+
+
+def _envelope(body: object) -> Mapping[str, Any]:
+    return as_mapping(body, "response body")
+
+
+# --- markets -------------------------------------------------------------------------------------
+
+
+def market_record(
+    raw: object,
+    *,
+    category: str | None = None,
+    fee_multipliers: Mapping[str, Decimal | None] | None = None,
+) -> MarketRecord:
+    """One market object → ``MarketRecord``; raises ``InvalidPayload`` when it is unusable.
+
+    ``fee_multipliers`` maps series tickers to their ``fee_multiplier`` (``None`` marks a series
+    whose fee type is not the quadratic schedule: its markets get no fee terms, so no signals).
+    """
+    market = as_mapping(raw, "market")
+    ticker = required_str(market, "ticker")
+    title = required(market, "title")
+    if not isinstance(title, str):
+        raise InvalidPayload("wrong_type", f"title is not a string: {title!r}")
+    status_text = required_str(market, "status")
+    status = _STATUSES.get(status_text)
+    if status is None:
+        raise InvalidPayload("unknown_enum", f"unknown market status {status_text!r}")
+    result_text = optional_str(market, "result")
+    resolution: Resolution | None = None
+    resolved_at: datetime | None = None
+    if result_text is not None and result_text not in _RESULTS:
+        raise InvalidPayload("unknown_enum", f"unsupported market result {result_text!r}")
+    if status == "resolved":
+        if result_text is None:
+            raise InvalidPayload("missing_field", f"{status_text} market has no result")
+        resolution = _RESULTS[result_text]
+        status = "void" if resolution == "void" else "resolved"
+        resolved_at = (
+            optional_time(market, "settlement_ts")
+            or optional_time(market, "expiration_time")
+            or optional_time(market, "close_time")
+        )
+        if resolved_at is None:
+            raise InvalidPayload("missing_field", "resolved market has no resolution time")
+    rules = "\n\n".join(
+        text for key in ("rules_primary", "rules_secondary") if (text := optional_str(market, key))
+    )
+    multiplier: Decimal | None = None
+    fee_schedule: str | None = "kalshi"
+    series = _series_of(market)
+    if fee_multipliers is not None and series is not None and series in fee_multipliers:
+        multiplier = fee_multipliers[series]
+        if multiplier is None:
+            fee_schedule = None
+    return MarketRecord(
+        venue=VENUE,
+        venue_market_id=ticker,
+        title=title.strip() or ticker,
+        status=status,
+        close_time=optional_time(market, "close_time"),
+        event_id=optional_str(market, "event_ticker"),
+        category=optional_str(market, "category") or category,
+        rules=rules or None,
+        resolution=resolution,
+        resolved_at=resolved_at,
+        fee_schedule="kalshi" if fee_schedule else None,
+        fee_multiplier=multiplier,
+        tick_size=_tick_size(market),
+    )
+
+
+def market_tick(raw: object, *, received_at: datetime) -> TickRecord | None:
+    """The market's current quote as a tick, or ``None`` if it quotes nothing."""
+    market = as_mapping(raw, "market")
+    tick = TickRecord(
+        venue=VENUE,
+        venue_market_id=required_str(market, "ticker"),
+        ts=optional_time(market, "updated_time") or received_at,
+        bid=_quote(price(market, "yes_bid")),
+        ask=_quote(price(market, "yes_ask"), is_ask=True),
+        last=_quote(price(market, "last_price")),
+        volume=count(market, "volume"),
+        bid_size=count(market, "yes_bid_size"),
+        ask_size=count(market, "yes_ask_size"),
+    )
+    tick = _sizes_only_with_prices(tick)
+    if tick.bid is None and tick.ask is None and tick.last is None:
+        return None
+    check_tick(tick)
+    return tick
+
+
+def _add_market(
+    batch: Batch,
+    raw: object,
+    *,
+    received_at: datetime,
+    category: str | None = None,
+    fee_multipliers: Mapping[str, Decimal | None] | None = None,
+) -> None:
+    record = batch.attempt(
+        "market",
+        raw,
+        lambda item: market_record(item, category=category, fee_multipliers=fee_multipliers),
+    )
+    if record is None:
+        return
+    batch.add(record)
+    if record.status == "open":
+        tick = batch.attempt("tick", raw, lambda item: market_tick(item, received_at=received_at))
+        if tick is not None:
+            batch.add(tick)
+
+
+def parse_markets(
+    body: object,
+    *,
+    received_at: datetime,
+    fee_multipliers: Mapping[str, Decimal | None] | None = None,
+) -> ParseResult:
+    """``GET /markets`` (one page): markets, their current quotes as ticks, and the cursor."""
+    batch = Batch(VENUE)
+    try:
+        envelope = _envelope(body)
+        items = as_list(envelope.get("markets"), "markets")
+        batch.result.cursor = optional_str(envelope, "cursor")
+    except InvalidPayload as exc:
+        batch.reject("body", exc.reason, body, exc.message)
+        return batch.result
+    for raw in items:
+        _add_market(batch, raw, received_at=received_at, fee_multipliers=fee_multipliers)
+    return batch.result
+
+
+def parse_market(
+    body: object,
+    *,
+    received_at: datetime,
+    fee_multipliers: Mapping[str, Decimal | None] | None = None,
+) -> ParseResult:
+    """``GET /markets/{ticker}``: ``{"market": {...}}``."""
+    batch = Batch(VENUE)
+    try:
+        raw = required(_envelope(body), "market")
+    except InvalidPayload as exc:
+        batch.reject("body", exc.reason, body, exc.message)
+        return batch.result
+    _add_market(batch, raw, received_at=received_at, fee_multipliers=fee_multipliers)
+    return batch.result
+
+
+# --- series and events ---------------------------------------------------------------------------
+
+
+def series_record(raw: object) -> SeriesRecord:
+    series = as_mapping(raw, "series")
+    fee_type = optional_str(series, "fee_type")
+    multiplier_raw = series.get("fee_multiplier")
+    multiplier = None if multiplier_raw is None else decimal_value(multiplier_raw, "fee_multiplier")
+    if multiplier is not None and multiplier < 0:
+        raise InvalidPayload("out_of_range", f"fee_multiplier {multiplier} is negative")
+    return SeriesRecord(
+        venue=VENUE,
+        series_id=required_str(series, "ticker"),
+        title=optional_str(series, "title") or "",
+        category=optional_str(series, "category"),
+        fee_type=fee_type,
+        fee_multiplier=multiplier,
+    )
+
+
+def fee_multiplier_of(series: SeriesRecord) -> Decimal | None:
+    """The multiplier to store on the series' markets; ``None`` when the fee type is unknown."""
+    if series.fee_type is not None and series.fee_type not in QUADRATIC_FEE_TYPES:
+        return None
+    return series.fee_multiplier if series.fee_multiplier is not None else Decimal(1)
+
+
+def parse_series(body: object) -> ParseResult:
+    """``GET /series/{ticker}`` (``{"series": {...}}``) or ``GET /series`` (a list)."""
+    batch = Batch(VENUE)
+    try:
+        found = required(_envelope(body), "series")
+    except InvalidPayload as exc:
+        batch.reject("body", exc.reason, body, exc.message)
+        return batch.result
+    for raw in found if isinstance(found, list) else [found]:
+        record = batch.attempt("series", raw, series_record)
+        if record is not None:
+            batch.add(record)
+    return batch.result
+
+
+def event_record(raw: object) -> EventRecord:
+    event = as_mapping(raw, "event")
+    return EventRecord(
+        venue=VENUE,
+        event_id=required_str(event, "event_ticker"),
+        title=optional_str(event, "title") or "",
+        category=optional_str(event, "category"),
+        series_id=optional_str(event, "series_ticker"),
+    )
+
+
+def parse_events(
+    body: object,
+    *,
+    received_at: datetime,
+    fee_multipliers: Mapping[str, Decimal | None] | None = None,
+) -> ParseResult:
+    """``GET /events`` (``{"events": [...], "cursor"}``, markets nested when asked for) or
+    ``GET /events/{ticker}`` (``{"event": {...}, "markets": [...]}``)."""
+    batch = Batch(VENUE)
+    try:
+        envelope = _envelope(body)
+        if "events" in envelope:
+            events = as_list(envelope.get("events"), "events")
+            batch.result.cursor = optional_str(envelope, "cursor")
+            groups = [(event, None) for event in events]
+        else:
+            groups = [(required(envelope, "event"), envelope.get("markets"))]
+    except InvalidPayload as exc:
+        batch.reject("body", exc.reason, body, exc.message)
+        return batch.result
+    for raw_event, sibling_markets in groups:
+        event = batch.attempt("event", raw_event, event_record)
+        if event is None:
+            continue
+        batch.add(event)
+        nested = sibling_markets
+        if nested is None and isinstance(raw_event, Mapping):
+            nested = raw_event.get("markets")
+        if nested is None:
+            continue
+        if not isinstance(nested, list):
+            batch.reject("event", "wrong_type", raw_event, "markets is not a list")
+            continue
+        for raw in nested:
+            _add_market(
+                batch,
+                raw,
+                received_at=received_at,
+                category=event.category,
+                fee_multipliers=fee_multipliers,
+            )
+    return batch.result
+
+
+# --- order book, trades, candles -----------------------------------------------------------------
+
+
+def _levels(value: object, name: str, *, legacy_cents: bool) -> list[tuple[float, float]]:
+    if value is None:
+        return []
+    levels = []
+    for item in as_list(value, name):
+        pair = as_list(item, f"{name}[]")
+        if len(pair) < 2:
+            raise InvalidPayload("wrong_type", f"{name} level {pair!r} is not [price, size]")
+        raw_price, raw_size = pair[0], pair[1]
+        if legacy_cents:
+            level_price = probability(decimal_value(raw_price, name) / 100, name)
+        else:
+            level_price = probability(raw_price, name)
+        levels.append((level_price, size_value(raw_size, name)))
+    return levels
+
+
+def _side(book: Mapping[str, Any], side: str) -> list[tuple[float, float]]:
+    for key in (f"{side}_dollars_fp", f"{side}_dollars"):
+        if book.get(key) is not None:
+            return _levels(book.get(key), key, legacy_cents=False)
+    return _levels(book.get(side), side, legacy_cents=True)
+
+
+def book_record(
+    book: Mapping[str, Any], *, market_id: str, ts: datetime, seq: int | None = None
+) -> OrderBookRecord:
+    """Bid-only YES/NO levels → a YES book (NO bid at p = YES ask at 1 − p)."""
+    yes_bids = [level for level in _side(book, "yes") if level[1] > 0]
+    no_bids = [level for level in _side(book, "no") if level[1] > 0]
+    bids = sorted(yes_bids, key=lambda level: -level[0])
+    asks = sorted(
+        ((float(1 - Decimal(str(p))), size) for p, size in no_bids), key=lambda level: level[0]
+    )
+    if bids and asks and bids[0][0] > asks[0][0]:
+        raise InvalidPayload(
+            "crossed_book", f"best YES bid {bids[0][0]} is above best YES ask {asks[0][0]}"
+        )
+    return OrderBookRecord(VENUE, market_id, ts, tuple(bids), tuple(asks), seq)
+
+
+def book_tick(book: OrderBookRecord) -> TickRecord | None:
+    if not book.bids and not book.asks:
+        return None
+    tick = TickRecord(
+        venue=VENUE,
+        venue_market_id=book.venue_market_id,
+        ts=book.ts,
+        bid=book.bids[0][0] if book.bids else None,
+        ask=book.asks[0][0] if book.asks else None,
+        bid_size=book.bids[0][1] if book.bids else None,
+        ask_size=book.asks[0][1] if book.asks else None,
+    )
+    check_tick(tick)
+    return tick
+
+
+def parse_orderbook(body: object, *, market_id: str, received_at: datetime) -> ParseResult:
+    """``GET /markets/{ticker}/orderbook``: ``{"orderbook_fp": {...}}`` or legacy ``{"orderbook"}``.
+
+    The body does not name its market, hence ``market_id``.
+    """
+    batch = Batch(VENUE)
+
+    def parse(raw: object) -> OrderBookRecord:
+        envelope = as_mapping(raw, "response body")
+        book = envelope.get("orderbook_fp")
+        if book is None:
+            book = required(envelope, "orderbook")
+        return book_record(as_mapping(book, "orderbook"), market_id=market_id, ts=received_at)
+
+    record = batch.attempt("orderbook", body, parse)
+    if record is not None:
+        batch.add(record)
+        tick = batch.attempt("tick", body, lambda _: book_tick(record))
+        if tick is not None:
+            batch.add(tick)
+    return batch.result
+
+
+def trade_record(raw: object, *, ticker_key: str = "ticker") -> TradeRecord:
+    trade = as_mapping(raw, "trade")
+    yes_price = price(trade, "yes_price")
+    if yes_price is None and trade.get("price") is not None:
+        # Oldest shape: ``price`` is already in dollars (0.06).
+        yes_price = probability(trade.get("price"), "price")
+    if yes_price is None:
+        raise InvalidPayload("missing_field", "trade has no price")
+    size = count(trade, "count")
+    if size is None:
+        raise InvalidPayload("missing_field", "trade has no count")
+    ts_raw = trade.get("created_time", trade.get("ts"))
+    if ts_raw is None:
+        raise InvalidPayload("missing_field", "trade has no time")
+    side = optional_str(trade, "taker_side")
+    if side is not None and side not in ("yes", "no"):
+        raise InvalidPayload("unknown_enum", f"unknown taker_side {side!r}")
+    return TradeRecord(
+        venue=VENUE,
+        venue_market_id=required_str(trade, ticker_key),
+        ts=any_time(ts_raw, "created_time"),
+        price=yes_price,
+        size=size,
+        trade_id=optional_str(trade, "trade_id"),
+        taker_side=side,
+    )
+
+
+def parse_trades(body: object) -> ParseResult:
+    """``GET /markets/trades``: ``{"trades": [...], "cursor"}``."""
+    batch = Batch(VENUE)
+    try:
+        envelope = _envelope(body)
+        items = as_list(envelope.get("trades"), "trades")
+        batch.result.cursor = optional_str(envelope, "cursor")
+    except InvalidPayload as exc:
+        batch.reject("body", exc.reason, body, exc.message)
+        return batch.result
+    for raw in items:
+        record = batch.attempt("trade", raw, trade_record)
+        if record is not None:
+            batch.add(record)
+    return batch.result
+
+
+def _ohlc(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    return {} if value is None else as_mapping(value, key)
+
+
+def candle_record(raw: object, *, market_id: str) -> CandleRecord:
+    candle = as_mapping(raw, "candlestick")
+    trades = _ohlc(candle, "price")
+    bid = _ohlc(candle, "yes_bid")
+    ask = _ohlc(candle, "yes_ask")
+    record = CandleRecord(
+        venue=VENUE,
+        venue_market_id=market_id,
+        end=any_time(required(candle, "end_period_ts"), "end_period_ts"),
+        open=price(trades, "open"),
+        high=price(trades, "high"),
+        low=price(trades, "low"),
+        close=price(trades, "close"),
+        bid_close=price(bid, "close"),
+        ask_close=price(ask, "close"),
+        volume=count(candle, "volume"),
+        open_interest=count(candle, "open_interest"),
+    )
+    if record.high is not None and record.low is not None and record.low > record.high:
+        raise InvalidPayload("inconsistent_candle", f"low {record.low} > high {record.high}")
+    return record
+
+
+def parse_candlesticks(body: object, *, market_id: str | None = None) -> ParseResult:
+    """``GET /series/{s}/markets/{t}/candlesticks``: ``{"ticker", "candlesticks": [...]}``."""
+    batch = Batch(VENUE)
+    try:
+        envelope = _envelope(body)
+        items = as_list(envelope.get("candlesticks"), "candlesticks")
+        ticker = optional_str(envelope, "ticker") or market_id
+        if ticker is None:
+            raise InvalidPayload("missing_field", "ticker is missing")
+    except InvalidPayload as exc:
+        batch.reject("body", exc.reason, body, exc.message)
+        return batch.result
+    for raw in items:
+        record = batch.attempt("candle", raw, lambda item: candle_record(item, market_id=ticker))
+        if record is not None:
+            batch.add(record)
+    return batch.result
+
+
+def parse_exchange_status(body: object, *, received_at: datetime) -> ParseResult:
+    """``GET /exchange/status``: ``{"exchange_active", "trading_active", ...}``."""
+    batch = Batch(VENUE)
+
+    def parse(raw: object) -> ExchangeStatusRecord:
+        status = as_mapping(raw, "response body")
+        exchange = optional_bool(status, "exchange_active")
+        trading = optional_bool(status, "trading_active")
+        if exchange is None or trading is None:
+            raise InvalidPayload("missing_field", "exchange_active or trading_active is missing")
+        return ExchangeStatusRecord(VENUE, received_at, exchange, trading)
+
+    record = batch.attempt("exchange_status", body, parse)
+    if record is not None:
+        batch.add(record)
+    return batch.result
+
+
+# --- WebSocket -----------------------------------------------------------------------------------
+
+
+def _ws_tick(msg: Mapping[str, Any], *, received_at: datetime) -> TickRecord | None:
+    tick = TickRecord(
+        venue=VENUE,
+        venue_market_id=required_str(msg, "market_ticker"),
+        ts=optional_time(msg, "ts") or received_at,
+        bid=_quote(price(msg, "yes_bid")),
+        ask=_quote(price(msg, "yes_ask"), is_ask=True),
+        last=_quote(price(msg, "price")),
+        volume=count(msg, "volume"),
+        bid_size=count(msg, "yes_bid_size"),
+        ask_size=count(msg, "yes_ask_size"),
+    )
+    tick = _sizes_only_with_prices(tick)
+    if tick.bid is None and tick.ask is None and tick.last is None:
+        return None
+    check_tick(tick)
+    return tick
+
+
+def _delta(msg: Mapping[str, Any], *, seq: int | None, received_at: datetime) -> BookUpdateRecord:
+    side = required_str(msg, "side")
+    if side not in ("yes", "no"):
+        raise InvalidPayload("unknown_enum", f"unknown book side {side!r}")
+    level_price = price(msg, "price")
+    if level_price is None:
+        raise InvalidPayload("missing_field", "price is missing")
+    change = msg.get("delta_fp", msg.get("delta"))
+    if change is None:
+        raise InvalidPayload("missing_field", "delta is missing")
+    return BookUpdateRecord(
+        venue=VENUE,
+        venue_market_id=required_str(msg, "market_ticker"),
+        ts=optional_time(msg, "ts") or received_at,
+        side="yes" if side == "yes" else "no",
+        price=level_price,
+        size=float(decimal_value(change, "delta")),
+        absolute=False,
+        seq=seq,
+    )
+
+
+def parse_ws_frame(frame: object, *, received_at: datetime) -> ParseResult:
+    """One WebSocket frame: ``ticker``, ``trade``, ``orderbook_snapshot``, ``orderbook_delta``.
+
+    Control frames (``subscribed``, ``ok``, ``error``...) produce nothing; any other type is
+    quarantined as ``unknown_enum``.
+    """
+    batch = Batch(VENUE)
+    try:
+        envelope = as_mapping(frame, "frame")
+        kind = required_str(envelope, "type")
+        if kind in _CONTROL_FRAMES:
+            return batch.result
+        msg = as_mapping(required(envelope, "msg"), "msg")
+        seq_raw = envelope.get("seq")
+        seq = None if seq_raw is None else int_value(seq_raw, "seq")
+    except InvalidPayload as exc:
+        batch.reject("ws_frame", exc.reason, frame, exc.message)
+        return batch.result
+    if kind == "ticker" or kind == "ticker_v2":
+        tick = batch.attempt("tick", frame, lambda _: _ws_tick(msg, received_at=received_at))
+        if tick is not None:
+            batch.add(tick)
+    elif kind == "trade":
+        trade = batch.attempt(
+            "trade", frame, lambda _: trade_record(msg, ticker_key="market_ticker")
+        )
+        if trade is not None:
+            batch.add(trade)
+    elif kind == "orderbook_snapshot":
+
+        def snapshot(_: object) -> OrderBookRecord:
+            return book_record(
+                msg,
+                market_id=required_str(msg, "market_ticker"),
+                ts=optional_time(msg, "ts") or received_at,
+                seq=seq,
+            )
+
+        book = batch.attempt("orderbook", frame, snapshot)
+        if book is not None:
+            batch.add(book)
+            tick = batch.attempt("tick", frame, lambda _: book_tick(book))
+            if tick is not None:
+                batch.add(tick)
+    elif kind == "orderbook_delta":
+        delta = batch.attempt(
+            "book_update", frame, lambda _: _delta(msg, seq=seq, received_at=received_at)
+        )
+        if delta is not None:
+            batch.add(delta)
+    else:
+        batch.reject("ws_frame", "unknown_enum", frame, f"unknown frame type {kind!r}")
+    return batch.result

@@ -1,0 +1,1 @@
+"""Polymarket (Gamma, CLOB, market-channel WebSocket): parsing, REST client, polling venue."""
