@@ -1,0 +1,513 @@
+"""The backtest engine: stored ticks replayed on a simulated clock through a live strategy.
+
+The clock advances in steps of ``config.step``. At each evaluation time ``now`` the strategy gets
+exactly what a live signal run at ``now`` would have: the ticks up to ``now`` (with
+``config.lookback`` of earlier context), the markets' public terms, the links, and ``since`` =
+the previous evaluation time, so every tick is new to exactly one evaluation. Signals become
+orders at ``now`` (the order reaches the venue ``latency`` later, see ``fills``); orders,
+fills and settlements are then processed in time order up to ``now``.
+
+Outcomes come in a separate resolution table that the strategy never receives: a market's
+outcome is applied at its ``resolved_at`` and nowhere else, and only to the ledger. Markets
+still held at the end without a resolution in the window are marked to their last mid price and
+listed in ``BacktestResult.unresolved``.
+
+Sizing: a signal buys ``floor(size_hint)`` contracts, capped so that the position in the market
+stays within ``max_position`` contracts either way and so that cash never goes negative (no
+leverage). Caps are checked again at the fill with the actual price.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from edgewatch.backtest.book import QuoteBook, from_us, to_us
+from edgewatch.backtest.fills import (
+    ONE,
+    ZERO,
+    Fill,
+    FillConfig,
+    Order,
+    Quote,
+    Rejection,
+    RejectReason,
+    arrival_time,
+    fill_order,
+    order_fee,
+    to_price,
+)
+from edgewatch.backtest.portfolio import Outcome, Portfolio, Settlement, Trade
+from edgewatch.errors import FeeUnknown, InvalidInput
+from edgewatch.strategies.base import (
+    TICK_SCHEMA,
+    LinkInfo,
+    MarketInfo,
+    ProposedSignal,
+    Side,
+    Strategy,
+)
+
+_SETTLE, _FILL, _ORDER = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """How and when a market resolved; the engine alone reads these."""
+
+    market_id: int
+    resolution: Outcome
+    resolved_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    starting_cash: Decimal = Decimal(10_000)
+    #: Contracts per market, YES or NO.
+    max_position: int = 100
+    #: Decision cadence: how often the strategy is evaluated (and orders sent).
+    step: timedelta = timedelta(minutes=1)
+    #: Earlier ticks passed along with the new ones, for rolling features.
+    lookback: timedelta = timedelta(hours=6)
+    start: datetime | None = None
+    end: datetime | None = None
+    fills: FillConfig = field(default_factory=FillConfig)
+    #: ``evaluation``: orders leave at the evaluation time (what live does). ``signal``: at the
+    #: signal's own timestamp, which trusts the strategy not to use later ticks of the same step.
+    order_time: Literal["evaluation", "signal"] = "evaluation"
+    min_confidence: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.step <= timedelta(0):
+            raise InvalidInput("step must be positive")
+        if self.lookback < timedelta(0):
+            raise InvalidInput("lookback must not be negative")
+        if self.max_position <= 0:
+            raise InvalidInput("max_position must be positive")
+
+    def warnings(self) -> list[str]:
+        found = self.fills.warnings()
+        if self.order_time == "signal":
+            found.append(
+                "orders are timed at the signal timestamp: a strategy that reads ticks later in "
+                "the same step would see the future"
+            )
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredSignal:
+    """A signal with the probability it implied, the market's, and (afterwards) the outcome.
+
+    ``probability`` is ``inputs["probability"]`` when the strategy gives one, else
+    ``limit_price + edge``; both are for the signal's own side. ``outcome`` is 1 if that side
+    won, 0 if it lost, ``None`` if the market was void or unresolved in the window.
+    """
+
+    signal: ProposedSignal
+    probability: float
+    market_probability: float | None
+    outcome: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedPosition:
+    """A position still open at the end, valued at the last mid price: flagged, not settled."""
+
+    market_id: int
+    side: Side
+    contracts: int
+    mark_price: Decimal
+    value: Decimal
+    marked_at: datetime
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    strategy: str
+    strategy_version: str
+    config: BacktestConfig
+    start: datetime
+    end: datetime
+    starting_cash: Decimal
+    final_cash: Decimal
+    final_equity: Decimal
+    fees_paid: Decimal
+    turnover: Decimal
+    fills: tuple[Fill, ...]
+    rejections: tuple[Rejection, ...]
+    settlements: tuple[Settlement, ...]
+    trades: tuple[Trade, ...]
+    unresolved: tuple[MarkedPosition, ...]
+    signals: tuple[ScoredSignal, ...]
+    #: One row per evaluation: ``ts``, ``equity``, ``cash``, ``exposure`` (gross marked value).
+    equity: pl.DataFrame
+    warnings: tuple[str, ...]
+    ticks: int
+    evaluations: int
+
+    @property
+    def pnl(self) -> Decimal:
+        return self.final_equity - self.starting_cash
+
+
+def _micros(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)
+
+
+def resolutions_from_frame(frame: pl.DataFrame) -> list[Resolution]:
+    """Rows of (``market_id``, ``resolution``, ``resolved_at``) as ``Resolution`` records."""
+    out: list[Resolution] = []
+    for row in frame.select("market_id", "resolution", "resolved_at").iter_rows():
+        if row[1] not in ("yes", "no", "void"):
+            raise InvalidInput(f"unknown resolution {row[1]!r} for market {row[0]}")
+        out.append(Resolution(int(row[0]), row[1], row[2]))
+    return out
+
+
+def prepare_ticks(ticks: pl.DataFrame) -> pl.DataFrame:
+    """Ticks cast to ``TICK_SCHEMA`` and sorted by time (stable), rows without a time dropped."""
+    missing = [name for name in TICK_SCHEMA if name not in ticks.columns]
+    if missing:
+        raise InvalidInput(f"tick frame lacks columns {missing}")
+    frame = ticks.select([pl.col(n).cast(t) for n, t in TICK_SCHEMA.items()])
+    frame = frame.filter(pl.col("tick_ts").is_not_null())
+    if not frame.get_column("tick_ts").is_sorted():
+        frame = frame.sort("tick_ts", maintain_order=True)
+    return frame
+
+
+def run_backtest(
+    strategy: Strategy,
+    ticks: pl.DataFrame,
+    *,
+    markets: Mapping[int, MarketInfo],
+    resolutions: Iterable[Resolution] | pl.DataFrame = (),
+    links: Sequence[LinkInfo] = (),
+    config: BacktestConfig | None = None,
+) -> BacktestResult:
+    """Replay ``ticks`` (``TICK_SCHEMA``, any order) through ``strategy``; see the module doc."""
+    return _Replay(strategy, ticks, markets, resolutions, links, config or BacktestConfig()).run()
+
+
+@dataclass(order=True)
+class _Event:
+    at: int
+    priority: int
+    seq: int
+    payload: Any = field(compare=False)
+
+
+class _Replay:
+    def __init__(
+        self,
+        strategy: Strategy,
+        ticks: pl.DataFrame,
+        markets: Mapping[int, MarketInfo],
+        resolutions: Iterable[Resolution] | pl.DataFrame,
+        links: Sequence[LinkInfo],
+        config: BacktestConfig,
+    ) -> None:
+        self.strategy = strategy
+        self.config = config
+        self.markets = dict(markets)
+        self.visible_markets: Mapping[int, MarketInfo] = MappingProxyType(dict(markets))
+        self.links = tuple(links)
+        frame = prepare_ticks(ticks)
+        if frame.is_empty():
+            raise InvalidInput("no ticks to replay")
+        ts = frame.get_column("tick_ts")
+        start = config.start or ts.min()
+        end = config.end or ts.max()
+        assert isinstance(start, datetime) and isinstance(end, datetime)
+        if end < start:
+            raise InvalidInput("the window ends before it starts")
+        frame = frame.filter(pl.col("tick_ts").is_between(start, end))
+        self.start, self.end = start, end
+        self.start_us, self.end_us = to_us(start), to_us(end)
+        self.frame = frame
+        self.ts: np.ndarray[Any, np.dtype[np.int64]] = (
+            frame.get_column("tick_ts").dt.epoch("us").to_numpy().astype(np.int64)
+        )
+        self.book = QuoteBook(frame)
+        self.portfolio = Portfolio(config.starting_cash)
+        if isinstance(resolutions, pl.DataFrame):
+            resolutions = resolutions_from_frame(resolutions)
+        self.resolutions = {r.market_id: r for r in resolutions}
+        self.settled: set[int] = set()
+        self.events: list[_Event] = []
+        self.seq = 0
+        self.fills: list[Fill] = []
+        self.rejections: list[Rejection] = []
+        self.signals: list[tuple[ProposedSignal, float, float | None]] = []
+        self.equity_rows: list[tuple[datetime, float, float, float]] = []
+        self.dropped_signals = 0
+        self.evaluations = 0
+
+    def push(self, at: int, priority: int, payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, _Event(at, priority, self.seq, payload))
+
+    def run(self) -> BacktestResult:
+        for res in self.resolutions.values():
+            if res.market_id in self.markets and to_us(res.resolved_at) <= self.end_us:
+                self.push(max(to_us(res.resolved_at), self.start_us), _SETTLE, res)
+        step_us = _micros(self.config.step)
+        lookback_us = _micros(self.config.lookback)
+        since: int | None = None
+        now = min(self.start_us + step_us, self.end_us)
+        while True:
+            self.evaluate(since, now, lookback_us)
+            self.drain(now)
+            self.record_equity(now)
+            if now >= self.end_us:
+                break
+            since, now = now, min(now + step_us, self.end_us)
+        # Every quote is inside the window, so no order or fill can still be pending here.
+        assert not self.events
+        return self.result()
+
+    def evaluate(self, since: int | None, now: int, lookback_us: int) -> None:
+        new_lo = 0 if since is None else int(np.searchsorted(self.ts, since, "right"))
+        hi = int(np.searchsorted(self.ts, now, "right"))
+        if hi <= new_lo:
+            return
+        lo = 0 if since is None else int(np.searchsorted(self.ts, since - lookback_us, "right"))
+        chunk = self.frame.slice(lo, hi - lo).sort("market_id", maintain_order=True)
+        self.evaluations += 1
+        signals = self.strategy.evaluate(
+            chunk,
+            markets=self.visible_markets,
+            links=self.links,
+            since=None if since is None else from_us(since),
+        )
+        accepted: list[tuple[int, ProposedSignal]] = []
+        for signal in signals:
+            at = to_us(signal.signal_ts)
+            if (
+                (since is not None and at <= since)
+                or at > now
+                or signal.market_id not in self.markets
+            ):
+                self.dropped_signals += 1
+                continue
+            accepted.append((at, signal))
+        accepted.sort(key=lambda item: (item[0], item[1].dedupe_key))
+        for at, signal in accepted:
+            self.score(signal, at)
+            if signal.confidence < self.config.min_confidence:
+                continue
+            self.push(now if self.config.order_time == "evaluation" else at, _ORDER, signal)
+
+    def score(self, signal: ProposedSignal, at: int) -> None:
+        given = signal.inputs.get("probability")
+        raw = float(given) if isinstance(given, int | float) else signal.limit_price + signal.edge
+        probability = min(max(raw, 0.0), 1.0)
+        row = self.book.last_at_or_before(signal.market_id, at)
+        mid = None if row is None else self.book.mid(row)
+        market = None if mid is None else (mid if signal.side == "yes" else 1.0 - mid)
+        self.signals.append((signal, probability, market))
+
+    def drain(self, now: int) -> None:
+        while self.events and self.events[0].at <= now:
+            event = heapq.heappop(self.events)
+            if event.priority == _SETTLE:
+                self.settle(event.payload)
+            elif event.priority == _ORDER:
+                self.submit(event.payload, event.at)
+            else:
+                self.execute(*event.payload)
+
+    def settle(self, res: Resolution) -> None:
+        self.settled.add(res.market_id)
+        self.portfolio.settle(self.markets[res.market_id], res.resolution, res.resolved_at)
+
+    def reject(self, order: Order, reason: RejectReason, at: datetime) -> None:
+        self.rejections.append(Rejection(order, reason, at))
+
+    def submit(self, signal: ProposedSignal, at: int) -> None:
+        limit = min(max(to_price(signal.limit_price), ZERO), ONE)
+        wanted = math.floor(signal.size_hint) if math.isfinite(signal.size_hint) else 0
+        order = Order(
+            market_id=signal.market_id,
+            side=signal.side,
+            quantity=max(wanted, 1),
+            limit_price=limit,
+            submitted_at=from_us(at),
+            expires_at=signal.expires_at,
+            reference=signal.dedupe_key,
+        )
+        if wanted < 1:
+            return self.reject(order, "position_limit", order.submitted_at)
+        if signal.market_id in self.settled:
+            return self.reject(order, "market_resolved", order.submitted_at)
+        market = self.markets[signal.market_id]
+        quantity = self.capped(market, signal.side, wanted, limit)
+        if isinstance(quantity, str):
+            return self.reject(order, quantity, order.submitted_at)  # type: ignore[arg-type]
+        if quantity < wanted:
+            order = Order(
+                market_id=order.market_id,
+                side=order.side,
+                quantity=quantity,
+                limit_price=limit,
+                submitted_at=order.submitted_at,
+                expires_at=order.expires_at,
+                reference=order.reference,
+            )
+        row = self.book.first_at_or_after(
+            order.market_id, to_us(arrival_time(order, self.config.fills))
+        )
+        if row is None:
+            return self.reject(order, "no_quote", order.submitted_at)
+        self.push(self.book.time_us(row), _FILL, (order, self.book.quote(row)))
+        return None
+
+    def capped(self, market: MarketInfo, side: Side, wanted: int, price: Decimal) -> int | str:
+        """Contracts allowed by the position cap and the cash, or the reason there are none."""
+        held_side, held = self.portfolio.held(market.market_id)
+        room = (
+            self.config.max_position - held
+            if held_side in (None, side)
+            else held + self.config.max_position
+        )
+        quantity = min(wanted, room)
+        if quantity <= 0:
+            return "position_limit"
+        try:
+            while quantity > 0:
+                fee = order_fee(market, price=price, quantity=quantity)
+                need = self.portfolio.cash_needed(
+                    market_id=market.market_id, side=side, quantity=quantity, price=price, fee=fee
+                )
+                if need <= self.portfolio.cash:
+                    return quantity
+                quantity -= max(1, int((need - self.portfolio.cash) / (price + Decimal("0.03"))))
+        except FeeUnknown:
+            return "fee_unknown"
+        return "insufficient_cash"
+
+    def execute(self, order: Order, quote: Quote) -> None:
+        if order.market_id in self.settled:
+            return self.reject(order, "market_resolved", quote.ts)
+        market = self.markets[order.market_id]
+        outcome = fill_order(order, quote, market=market, config=self.config.fills)
+        if isinstance(outcome, Fill):
+            allowed = self.capped(market, order.side, outcome.quantity, outcome.price)
+            if isinstance(allowed, str):
+                return self.reject(order, allowed, quote.ts)  # type: ignore[arg-type]
+            if allowed < outcome.quantity:
+                outcome = fill_order(
+                    order, quote, market=market, config=self.config.fills, max_quantity=allowed
+                )
+        if isinstance(outcome, Rejection):
+            self.rejections.append(outcome)
+            return None
+        self.portfolio.apply(outcome)
+        self.fills.append(outcome)
+        return None
+
+    def marks(self, now: int) -> tuple[Decimal, list[tuple[int, Side, int, Decimal]]]:
+        positions = self.portfolio.open_positions()
+        if not positions:
+            return ZERO, []
+        mids = self.book.last_mids([p.market_id for p in positions], now)
+        total = ZERO
+        marked: list[tuple[int, Side, int, Decimal]] = []
+        for pos, mid in zip(positions, mids, strict=True):
+            yes_mid = to_price(float(mid)) if np.isfinite(mid) else ZERO
+            value = self.portfolio.mark(pos, yes_mid)
+            total += value
+            assert pos.side is not None
+            marked.append((pos.market_id, pos.side, pos.held, value))
+        return total, marked
+
+    def record_equity(self, now: int) -> None:
+        value, _ = self.marks(now)
+        cash = self.portfolio.cash
+        self.equity_rows.append((from_us(now), float(cash + value), float(cash), float(value)))
+
+    def result(self) -> BacktestResult:
+        value, marked = self.marks(self.end_us)
+        unresolved: list[MarkedPosition] = []
+        trades = list(self.portfolio.trades)
+        for market_id, side, held, worth in marked:
+            pos = self.portfolio.positions[market_id]
+            assert pos.opened_at is not None
+            unresolved.append(MarkedPosition(market_id, side, held, worth / held, worth, self.end))
+            pnl = pos.trade_cash + worth
+            trades.append(
+                Trade(
+                    market_id, side, pos.opened_at, self.end, pnl, pos.trade_fees, False, "marked"
+                )
+            )
+        warnings = self.config.warnings()
+        if unresolved:
+            warnings.append(
+                f"{len(unresolved)} position(s) have no resolution in the window and are marked to "
+                "the last mid price, not settled"
+            )
+        if self.dropped_signals:
+            warnings.append(
+                f"{self.dropped_signals} signal(s) dated outside (since, evaluation time] or for "
+                "unknown markets were dropped"
+            )
+        unknown_fees = sum(1 for r in self.rejections if r.reason == "fee_unknown")
+        if unknown_fees:
+            warnings.append(
+                f"{unknown_fees} order(s) not filled because the market's fee terms are unknown"
+            )
+        return BacktestResult(
+            strategy=self.strategy.name,
+            strategy_version=self.strategy.version,
+            config=self.config,
+            start=self.start,
+            end=self.end,
+            starting_cash=self.portfolio.starting_cash,
+            final_cash=self.portfolio.cash,
+            final_equity=self.portfolio.cash + value,
+            fees_paid=self.portfolio.fees_paid,
+            turnover=self.portfolio.turnover,
+            fills=tuple(self.fills),
+            rejections=tuple(self.rejections),
+            settlements=tuple(self.portfolio.settlements),
+            trades=tuple(sorted(trades, key=lambda t: (t.closed_at, t.market_id))),
+            unresolved=tuple(unresolved),
+            signals=tuple(self.scored()),
+            equity=pl.DataFrame(
+                self.equity_rows,
+                schema={
+                    "ts": pl.Datetime("us", "UTC"),
+                    "equity": pl.Float64,
+                    "cash": pl.Float64,
+                    "exposure": pl.Float64,
+                },
+                orient="row",
+            ),
+            warnings=tuple(warnings),
+            ticks=len(self.frame),
+            evaluations=self.evaluations,
+        )
+
+    def scored(self) -> list[ScoredSignal]:
+        out: list[ScoredSignal] = []
+        for signal, probability, market in self.signals:
+            res = self.resolutions.get(signal.market_id)
+            outcome: int | None = None
+            if (
+                res is not None
+                and res.resolution != "void"
+                and to_us(res.resolved_at) <= self.end_us
+            ):
+                outcome = int(res.resolution == signal.side)
+            out.append(ScoredSignal(signal, probability, market, outcome))
+        return out
