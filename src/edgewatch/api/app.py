@@ -1,0 +1,104 @@
+"""The application factory. Nothing connects at import: the lifespan creates the engine.
+
+Start-up: configure logging, create the engine and session factory, migrate to head, start the
+embedded scheduler when enabled. A database that is unreachable at start-up does not stop the
+process: liveness stays up, readiness answers 503 and applies the migrations once it can connect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from anyio import to_thread
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
+
+from edgewatch.api import health
+from edgewatch.api.middleware import RequestContextMiddleware
+from edgewatch.api.problems import install_problem_handlers
+from edgewatch.config import Settings, get_settings
+from edgewatch.dashboard.router import router as dashboard_router
+from edgewatch.db import migrate
+from edgewatch.db.engine import create_db_engine
+from edgewatch.db.session import make_session_factory
+from edgewatch.jobs.router import router as jobs_router
+from edgewatch.markets.router import router as markets_router
+from edgewatch.observability.logging import configure_logging, get_logger
+from edgewatch.signals.router import router as signals_router
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "static"
+
+log = get_logger(__name__)
+
+
+def _version() -> str:
+    try:
+        return version("edgewatch")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _migrate_at_start(url: str) -> bool:
+    try:
+        migrate.upgrade(url)
+    except OperationalError as exc:
+        log.error(
+            "database unreachable at start-up; migrations deferred until it answers",
+            error=str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
+        )
+        return False
+    return True
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    url = settings.resolved_database_url
+    engine = create_db_engine(url)
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.migration = health.MigrationState(
+        done=await to_thread.run_sync(_migrate_at_start, url)
+    )
+    scheduler = None
+    if settings.embedded_scheduler:
+        from edgewatch.jobs.scheduler import EmbeddedScheduler
+
+        scheduler = EmbeddedScheduler(settings=settings, engine=engine)
+        scheduler.start()
+    log.info("api started", environment=settings.environment, scheduler=scheduler is not None)
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            await to_thread.run_sync(scheduler.stop)
+        engine.dispose()
+        log.info("api stopped")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API and dashboard; ``settings`` defaults to the process-wide settings."""
+    app = FastAPI(
+        title="Edgewatch",
+        summary="Prediction-market intelligence: markets, ticks, signals and pipelines.",
+        version=_version(),
+        lifespan=_lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings or get_settings()
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(markets_router)
+    app.include_router(signals_router)
+    app.include_router(jobs_router)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

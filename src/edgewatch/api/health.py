@@ -1,0 +1,224 @@
+"""Liveness, readiness and the Prometheus endpoint.
+
+Readiness runs named checks; a ``required`` check that fails makes the instance unready (503).
+The database check runs under a deadline so a dead or black-holed server cannot hang the probe;
+the other checks need the database and are skipped when it is down.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from edgewatch.clock import utcnow
+from edgewatch.config import Settings
+from edgewatch.db import migrate
+from edgewatch.jobs.repository import latest_runs
+from edgewatch.markets.repository import newest_tick_by_venue
+from edgewatch.observability.logging import get_logger
+from edgewatch.observability.metrics import DATA_AGE, REGISTRY
+
+DATABASE_CHECK_SECONDS = 3.0
+
+CheckStatus = Literal["ok", "warn", "fail"]
+
+router = APIRouter(tags=["health"])
+log = get_logger(__name__)
+_migration_lock = threading.Lock()
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Check(BaseModel):
+    name: str
+    status: CheckStatus
+    required: bool
+    detail: str
+
+
+class Readiness(BaseModel):
+    """``ready`` is false when a required check failed; ``status`` sums up all checks."""
+
+    ready: bool
+    status: Literal["ok", "degraded", "fail"]
+    checks: list[Check]
+
+
+def _short(exc: BaseException) -> str:
+    origin = getattr(exc, "orig", None) or exc
+    first_line = (str(origin).strip().splitlines() or [type(origin).__name__])[0]
+    return first_line[:200]
+
+
+class MigrationState:
+    """Whether the schema is known to be at head (set at start-up, or later by readiness)."""
+
+    def __init__(self, *, done: bool) -> None:
+        self.done = done
+
+
+def _ping_and_migrate(engine: Engine, url: str, state: MigrationState) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    if not state.done:
+        with _migration_lock:
+            if not state.done:
+                migrate.upgrade(url)
+                state.done = True
+
+
+def check_database(*, engine: Engine, url: str, migration: MigrationState) -> Check:
+    """SELECT 1 within ``DATABASE_CHECK_SECONDS``; also applies migrations deferred at start-up."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readiness")
+    future = executor.submit(_ping_and_migrate, engine, url, migration)
+    try:
+        future.result(timeout=DATABASE_CHECK_SECONDS)
+    except FutureTimeout:
+        return Check(
+            name="database",
+            status="fail",
+            required=True,
+            detail=f"no answer within {DATABASE_CHECK_SECONDS:g} s",
+        )
+    except SQLAlchemyError as exc:
+        return Check(name="database", status="fail", required=True, detail=_short(exc))
+    finally:
+        executor.shutdown(wait=False)
+    return Check(name="database", status="ok", required=True, detail="reachable, schema at head")
+
+
+def check_pipelines(session: Session) -> Check:
+    runs = latest_runs(session)
+    if not runs:
+        return Check(
+            name="pipelines", status="warn", required=False, detail="no pipeline has run yet"
+        )
+    failed = [run for run in runs if run.status == "failed"]
+    parts = []
+    for run in runs:
+        finished = run.finished_at.isoformat() if run.finished_at else "not finished"
+        parts.append(f"{run.pipeline}: {run.status} ({finished})")
+    return Check(
+        name="pipelines",
+        status="warn" if failed else "ok",
+        required=False,
+        detail="; ".join(parts),
+    )
+
+
+def check_data_freshness(session: Session, *, settings: Settings, now: datetime) -> Check:
+    """Fails when any venue's newest tick is older than ``data_stale_after_hours``."""
+    newest = newest_tick_by_venue(session)
+    if not newest:
+        return Check(
+            name="data_freshness",
+            status="warn",
+            required=True,
+            detail="no data yet: the ingest pipeline has not stored a tick",
+        )
+    limit_seconds = settings.data_stale_after_hours * 3600
+    stale, parts = [], []
+    for venue, newest_at in sorted(newest.items()):
+        age = max((now - newest_at).total_seconds(), 0.0)
+        DATA_AGE.labels(venue=venue).set(age)
+        parts.append(f"{venue}: newest tick {age:.0f} s old")
+        if age > limit_seconds:
+            stale.append(venue)
+    if stale:
+        detail = (
+            f"stale (older than {settings.data_stale_after_hours:g} h): {', '.join(stale)}; "
+            + "; ".join(parts)
+        )
+        return Check(name="data_freshness", status="fail", required=True, detail=detail)
+    return Check(name="data_freshness", status="ok", required=True, detail="; ".join(parts))
+
+
+def check_models() -> Check:
+    return Check(
+        name="models",
+        status="ok",
+        required=False,
+        detail="no probability models are required by the enabled strategies",
+    )
+
+
+def readiness(
+    *,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    migration: MigrationState,
+) -> Readiness:
+    """Run every check. Never raises: a failing dependency is reported, not propagated."""
+    database = check_database(
+        engine=engine, url=settings.resolved_database_url, migration=migration
+    )
+    checks = [database]
+    if database.status == "ok":
+        try:
+            with session_factory() as session:
+                checks.append(check_pipelines(session))
+                checks.append(check_data_freshness(session, settings=settings, now=utcnow()))
+        except SQLAlchemyError as exc:
+            log.warning("readiness query failed", error=_short(exc))
+            checks.append(
+                Check(name="data_freshness", status="fail", required=True, detail=_short(exc))
+            )
+    else:
+        skipped = "skipped: the database is unavailable"
+        checks.append(Check(name="pipelines", status="warn", required=False, detail=skipped))
+        checks.append(Check(name="data_freshness", status="fail", required=True, detail=skipped))
+    checks.append(check_models())
+    ready = not any(check.required and check.status == "fail" for check in checks)
+    if not ready:
+        status: Literal["ok", "degraded", "fail"] = "fail"
+    elif any(check.status != "ok" for check in checks):
+        status = "degraded"
+    else:
+        status = "ok"
+    return Readiness(ready=ready, status=status, checks=checks)
+
+
+def readiness_of(request: Request) -> Readiness:
+    state = request.app.state
+    return readiness(
+        engine=state.engine,
+        session_factory=state.session_factory,
+        settings=state.settings,
+        migration=state.migration,
+    )
+
+
+@router.get("/health", summary="Liveness: the process is up")
+def health() -> Liveness:
+    return Liveness()
+
+
+@router.get(
+    "/health/ready",
+    summary="Readiness: database, pipelines, data freshness, models",
+    responses={503: {"model": Readiness, "description": "A required check failed."}},
+)
+def health_ready(request: Request, response: Response) -> Readiness:
+    result = readiness_of(request)
+    if not result.ready:
+        # Same body either way: load balancers read the status code, people read the checks.
+        response.status_code = 503
+    return result
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

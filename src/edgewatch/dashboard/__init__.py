@@ -1,0 +1,1 @@
+"""The server-rendered dashboard: one page over the same repositories as the API."""

@@ -1,0 +1,1 @@
+"""Pipelines as jobs: the embedded scheduler, the task wrapper, and the pipeline-run API."""

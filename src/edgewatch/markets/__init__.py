@@ -1,0 +1,1 @@
+"""The market catalogue: markets, their quotes and cross-venue links."""

@@ -1,0 +1,137 @@
+"""Market queries shared by the API and the dashboard. Every query is bounded by a limit.
+
+The latest quote of a market is the tick at ``markets.last_tick_at`` (kept by ingest), fetched by
+primary key, so listing markets never scans the tick table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from edgewatch.models import Market, MarketLink, OddsTick
+
+
+@dataclass(frozen=True, slots=True)
+class MarketQuote:
+    """A market with its latest tick (None when it has none yet)."""
+
+    market: Market
+    tick: OddsTick | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedMarket:
+    """A link seen from one market: the link itself and the market on its other end."""
+
+    link: MarketLink
+    other: Market
+
+
+def escape_like(text: str) -> str:
+    """Escape LIKE wildcards so user text matches literally (use with ``escape="\\\\"``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _with_latest_tick() -> Any:
+    return select(Market, OddsTick).outerjoin(
+        OddsTick,
+        and_(OddsTick.market_id == Market.id, OddsTick.tick_ts == Market.last_tick_at),
+    )
+
+
+def list_markets(
+    session: Session,
+    *,
+    limit: int,
+    venue: str | None = None,
+    status: str | None = None,
+    title_contains: str | None = None,
+    after_id: int | None = None,
+) -> list[MarketQuote]:
+    """Markets ordered by id, starting after ``after_id``; ``title_contains`` ignores case."""
+    stmt = _with_latest_tick()
+    if venue is not None:
+        stmt = stmt.where(Market.venue == venue)
+    if status is not None:
+        stmt = stmt.where(Market.status == status)
+    if title_contains:
+        stmt = stmt.where(Market.title.ilike(f"%{escape_like(title_contains)}%", escape="\\"))
+    if after_id is not None:
+        stmt = stmt.where(Market.id > after_id)
+    rows = session.execute(stmt.order_by(Market.id).limit(limit)).all()
+    return [MarketQuote(market=market, tick=tick) for market, tick in rows]
+
+
+def get_market(session: Session, market_id: int) -> MarketQuote | None:
+    row = session.execute(_with_latest_tick().where(Market.id == market_id)).first()
+    if row is None:
+        return None
+    market, tick = row
+    return MarketQuote(market=market, tick=tick)
+
+
+def market_exists(session: Session, market_id: int) -> bool:
+    return session.scalar(select(Market.id).where(Market.id == market_id)) is not None
+
+
+def list_links(session: Session, market_id: int, *, limit: int = 100) -> list[LinkedMarket]:
+    """Links on either side of ``market_id``, most confident first."""
+    other = and_(MarketLink.market_a_id == market_id, Market.id == MarketLink.market_b_id)
+    reverse = and_(MarketLink.market_b_id == market_id, Market.id == MarketLink.market_a_id)
+    stmt = (
+        select(MarketLink, Market)
+        .join(Market, or_(other, reverse))
+        .order_by(MarketLink.confidence.desc(), MarketLink.id)
+        .limit(limit)
+    )
+    return [LinkedMarket(link=link, other=market) for link, market in session.execute(stmt).all()]
+
+
+def list_ticks(
+    session: Session,
+    market_id: int,
+    *,
+    limit: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: datetime | None = None,
+    descending: bool = False,
+) -> Sequence[Row[Any]]:
+    """Ticks of one market in ``[start, end)``, resuming after ``after`` in the chosen order.
+
+    Every condition is on the ``(market_id, tick_ts)`` primary key, so the database walks that
+    index for this market only.
+    """
+    stmt = select(
+        OddsTick.tick_ts,
+        OddsTick.bid,
+        OddsTick.ask,
+        OddsTick.last,
+        OddsTick.volume,
+        OddsTick.bid_size,
+        OddsTick.ask_size,
+    ).where(OddsTick.market_id == market_id)
+    if start is not None:
+        stmt = stmt.where(OddsTick.tick_ts >= start)
+    if end is not None:
+        stmt = stmt.where(OddsTick.tick_ts < end)
+    if after is not None:
+        stmt = stmt.where(OddsTick.tick_ts < after if descending else OddsTick.tick_ts > after)
+    order = OddsTick.tick_ts.desc() if descending else OddsTick.tick_ts.asc()
+    return session.execute(stmt.order_by(order).limit(limit)).all()
+
+
+def newest_tick_by_venue(session: Session) -> dict[str, datetime]:
+    """The newest ``last_tick_at`` of each venue that has any tick."""
+    rows = session.execute(
+        select(Market.venue, func.max(Market.last_tick_at))
+        .where(Market.last_tick_at.is_not(None))
+        .group_by(Market.venue)
+    ).all()
+    return {venue: newest for venue, newest in rows if newest is not None}

@@ -1,0 +1,116 @@
+"""API models of markets, their links and their ticks. Prices are probabilities of YES in [0, 1]."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from edgewatch.markets.repository import LinkedMarket, MarketQuote
+
+MarketStatus = Literal["open", "closed", "pending_resolution", "resolved", "void"]
+
+
+class MarketSummary(BaseModel):
+    id: int
+    venue: str
+    venue_market_id: str
+    title: str
+    category: str | None
+    status: str
+    close_time: datetime | None
+    resolution: str | None
+    bid: float | None
+    ask: float | None
+    last: float | None
+    last_tick_at: datetime | None
+
+    @classmethod
+    def from_quote(cls, quote: MarketQuote) -> MarketSummary:
+        return cls(**_summary_fields(quote))
+
+
+class MarketLinkOut(BaseModel):
+    """A cross-venue link; ``relation`` ``complement`` means YES here is NO there."""
+
+    id: int
+    market_id: int
+    venue: str
+    title: str
+    relation: str
+    confidence: float
+    status: str
+    source: str
+    reviewed_at: datetime | None
+
+    @classmethod
+    def from_linked(cls, linked: LinkedMarket) -> MarketLinkOut:
+        link, other = linked.link, linked.other
+        return cls(
+            id=link.id,
+            market_id=other.id,
+            venue=other.venue,
+            title=other.title,
+            relation=link.relation,
+            confidence=link.confidence,
+            status=link.status,
+            source=link.source,
+            reviewed_at=link.reviewed_at,
+        )
+
+
+class MarketDetail(MarketSummary):
+    event_id: str | None
+    rules: str | None
+    resolved_at: datetime | None
+    fee_schedule: str | None
+    tick_size: float
+    created_at: datetime
+    updated_at: datetime
+    links: list[MarketLinkOut]
+
+    @classmethod
+    def from_parts(cls, quote: MarketQuote, links: list[LinkedMarket]) -> MarketDetail:
+        market = quote.market
+        return cls(
+            **_summary_fields(quote),
+            event_id=market.event_id,
+            rules=market.rules,
+            resolved_at=market.resolved_at,
+            fee_schedule=market.fee_schedule,
+            tick_size=market.tick_size,
+            created_at=market.created_at,
+            updated_at=market.updated_at,
+            links=[MarketLinkOut.from_linked(linked) for linked in links],
+        )
+
+
+class TickOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    tick_ts: datetime
+    bid: float | None
+    ask: float | None
+    last: float | None
+    volume: float | None
+    bid_size: float | None
+    ask_size: float | None
+
+
+def _summary_fields(quote: MarketQuote) -> dict[str, Any]:
+    market, tick = quote.market, quote.tick
+    return {
+        "id": market.id,
+        "venue": market.venue,
+        "venue_market_id": market.venue_market_id,
+        "title": market.title,
+        "category": market.category,
+        "status": market.status,
+        "close_time": market.close_time,
+        "resolution": market.resolution,
+        "bid": tick.bid if tick else None,
+        "ask": tick.ask if tick else None,
+        "last": tick.last if tick else None,
+        "last_tick_at": market.last_tick_at,
+    }

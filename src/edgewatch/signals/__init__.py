@@ -1,0 +1,1 @@
+"""Trading signals: storage, queries and the signals API."""
