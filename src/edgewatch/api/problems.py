@@ -125,9 +125,12 @@ def _field_errors(raw: Sequence[Any]) -> list[FieldError]:
 async def _edgewatch_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EdgewatchError)
     if exc.status_code >= 500:
+        # Server-side failures carry hosts and driver messages: log them, answer with the code.
         log.error("request failed", error_code=exc.code, error=exc.message)
-        # Server-side failures (a database outage) are described by code, not by internals.
-        detail = HTTPStatus(exc.status_code).description
+        if exc.status_code == 503:
+            detail = f"A service Edgewatch depends on is unavailable ({exc.code}); retry later."
+        else:
+            detail = "An unexpected error occurred; quote the request id when reporting it."
     else:
         detail = exc.message
     return problem_response(request.scope, status=exc.status_code, code=exc.code, detail=detail)
