@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from edgewatch.errors import PipelineBusy
 
@@ -48,3 +49,12 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def transaction_lock(session: Session, name: str) -> None:
+    """Serialise writers of ``name`` until the session's transaction ends.
+
+    On PostgreSQL a transaction-scoped advisory lock; SQLite already allows one writer at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(name)})

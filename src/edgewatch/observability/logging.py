@@ -65,3 +65,4 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
 
 bind_context = structlog.contextvars.bind_contextvars
 clear_context = structlog.contextvars.clear_contextvars
+bound_context = structlog.contextvars.bound_contextvars

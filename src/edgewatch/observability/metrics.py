@@ -8,6 +8,7 @@
 - ``edgewatch_venue_records_rejected_total{venue,reason}`` — quarantined venue records.
 - ``edgewatch_signals_generated_total{strategy}`` — signals written.
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
+- ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 """
 
 from __future__ import annotations
@@ -58,5 +59,11 @@ DATA_AGE = Gauge(
     "edgewatch_data_age_seconds",
     "Age of the newest tick per venue.",
     ["venue"],
+    registry=REGISTRY,
+)
+HIGH_CONFIDENCE_SIGNALS = Counter(
+    "edgewatch_high_confidence_signals_total",
+    "Signals at or above the high-confidence threshold (alert events).",
+    ["strategy"],
     registry=REGISTRY,
 )

@@ -1,0 +1,193 @@
+"""The ``edgewatch`` command line. Each capability owns its commands; they are mounted here.
+
+Every command fails with one line on stderr and exit status 2 for errors the user can fix (bad
+configuration, bad input, an unreachable database) — never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import desc, func, select
+
+from edgewatch.config import Settings, load_settings
+from edgewatch.db import migrate
+from edgewatch.db.engine import create_db_engine
+from edgewatch.db.session import make_session_factory, session_scope
+from edgewatch.errors import DatabaseUnavailable, EdgewatchError
+from edgewatch.models import PipelineRun
+from edgewatch.observability.logging import configure_logging
+from edgewatch.venues.cli import app as venues_app
+from edgewatch.venues.cli import fees_command
+
+app = typer.Typer(
+    name="edgewatch",
+    help="Prediction-market intelligence: ingest, signals, backtests, API and dashboard.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="Run and inspect pipelines.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(pipeline_app, name="pipeline")
+app.add_typer(venues_app, name="venues")
+app.command("fees")(fees_command)
+console = Console()
+
+
+def _check_database(settings: Settings) -> None:
+    """Connect and migrate before serving, so a bad database fails in one clear line."""
+    url = settings.resolved_database_url
+    engine = create_db_engine(url, pool_size=1)
+    try:
+        with engine.connect():
+            pass
+        migrate.upgrade(url)
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise DatabaseUnavailable(
+            f"cannot use the database at {engine.url.render_as_string()}: {reason}"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from edgewatch.api.app import create_app
+
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    _check_database(settings)
+    console.print(
+        f"[bold green]Edgewatch[/] is serving on [link]http://{settings.host}:{settings.port}/[/]"
+        f"  (API docs at /docs; Ctrl-C to stop)"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def serve() -> None:
+    """Serve the API and dashboard with the current configuration."""
+    _serve(load_settings())
+
+
+@app.command()
+def demo(
+    source: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated sources to ingest (default: sim, the simulator)."),
+    ] = None,
+) -> None:
+    """Run everything on the embedded default: SQLite, simulator, in-process scheduler."""
+    overrides: dict[str, object] = {"embedded_scheduler": True}
+    if source:
+        overrides["sources"] = source
+    settings = load_settings(**overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"data directory: {settings.data_dir}")
+    _serve(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = load_settings()
+    if revision == "head":
+        _check_database(settings)
+    else:
+        migrate.upgrade(settings.resolved_database_url, revision)
+    console.print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument("-1", help="Target revision.")) -> None:
+    """Revert migrations down to REVISION (default: one step)."""
+    migrate.downgrade(load_settings().resolved_database_url, revision)
+    console.print(f"database downgraded to {revision}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail if the models and the migrations disagree (``alembic check``)."""
+    migrate.check(load_settings().resolved_database_url)
+    console.print("no drift between models and migrations")
+
+
+@pipeline_app.command("list")
+def pipeline_list() -> None:
+    """Every pipeline with its last run."""
+    from edgewatch.jobs.pipelines import available_pipelines
+
+    settings = load_settings()
+    _check_database(settings)
+    engine = create_db_engine(settings.resolved_database_url)
+    table = Table("pipeline", "description", "last run", "status", "stored", "rejected")
+    with session_scope(make_session_factory(engine)) as session:
+        for spec in available_pipelines(settings).values():
+            last = session.scalars(
+                select(PipelineRun)
+                .where(PipelineRun.pipeline == spec.name)
+                .order_by(desc(PipelineRun.id))
+                .limit(1)
+            ).first()
+            table.add_row(
+                spec.name,
+                spec.description,
+                last.started_at.isoformat(timespec="seconds") if last else "never",
+                last.status if last else "-",
+                str(last.rows_stored) if last else "-",
+                str(last.rows_rejected) if last else "-",
+            )
+        runs = session.scalar(select(func.count()).select_from(PipelineRun))
+    engine.dispose()
+    console.print(table)
+    console.print(f"{runs} runs recorded")
+
+
+@pipeline_app.command("run")
+def pipeline_run(name: str = typer.Argument(help="Pipeline name (see `pipeline list`).")) -> None:
+    """Run one pipeline now and print its outcome."""
+    from edgewatch.jobs.pipelines import get_pipeline
+    from edgewatch.jobs.runner import run_pipeline
+
+    settings = load_settings()
+    configure_logging(level="warning", fmt=settings.log_format)
+    spec = get_pipeline(settings, name)
+    _check_database(settings)
+    engine = create_db_engine(settings.resolved_database_url)
+    with console.status(f"running {name}…"):
+        run = run_pipeline(name, spec.step, settings=settings, engine=engine)
+    engine.dispose()
+    console.print(
+        f"{name}: {run.status} — {run.rows_in} in, {run.rows_stored} stored, "
+        f"{run.rows_rejected} rejected" + (f" — {run.error}" if run.error else "")
+    )
+    if run.status != "succeeded":
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console entry point: user-fixable errors become one line and exit status 2."""
+    try:
+        app()
+    except EdgewatchError as exc:
+        print(f"edgewatch: {exc.message}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

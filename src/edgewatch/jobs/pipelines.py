@@ -1,0 +1,50 @@
+"""The pipeline table: every pipeline Edgewatch can run, by name.
+
+``ingest-<source>`` exists for each configured source (``EDGEWATCH_SOURCES``); ``generate-signals``
+runs after ingest. The embedded scheduler, ``edgewatch pipeline run`` and (later) Celery workers all
+look pipelines up here and run them through ``jobs.runner.run_pipeline``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgewatch.config import Settings
+from edgewatch.errors import InvalidInput
+from edgewatch.jobs.runner import PipelineFn
+from edgewatch.signals.tasks import generate_signals_step
+from edgewatch.ticks.ingest import ingest_pipeline
+from edgewatch.venues.registry import create_venue
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSpec:
+    name: str
+    description: str
+    step: PipelineFn
+
+
+def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
+    specs = [
+        PipelineSpec(
+            f"ingest-{source}",
+            f"fetch markets and quotes from {source}, validate, store",
+            ingest_pipeline(create_venue(source, settings)),
+        )
+        for source in settings.sources
+    ]
+    specs.append(
+        PipelineSpec(
+            "generate-signals",
+            "run the live strategies over new ticks and store their signals",
+            generate_signals_step,
+        )
+    )
+    return {spec.name: spec for spec in specs}
+
+
+def get_pipeline(settings: Settings, name: str) -> PipelineSpec:
+    pipelines = available_pipelines(settings)
+    if name not in pipelines:
+        raise InvalidInput(f"unknown pipeline {name!r} (available: {', '.join(pipelines)})")
+    return pipelines[name]

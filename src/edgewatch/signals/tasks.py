@@ -1,0 +1,44 @@
+"""The ``generate-signals`` pipeline step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from edgewatch.config import Settings
+from edgewatch.jobs.runner import PipelineContext, PipelineOutcome
+from edgewatch.signals.service import generate_signals
+from edgewatch.strategies.base import Strategy
+from edgewatch.strategies.cross_venue_arbitrage import CrossVenueArbitrage
+
+
+def live_strategies(settings: Settings) -> list[Strategy]:
+    """The strategies that produce live signals, configured from settings."""
+    return [
+        CrossVenueArbitrage(
+            min_edge=settings.signal_min_edge,
+            max_quote_age_seconds=settings.signal_max_quote_age_seconds,
+            ttl_seconds=settings.signal_ttl_seconds,
+        )
+    ]
+
+
+def generate_signals_step(session: Session, context: PipelineContext) -> PipelineOutcome:
+    settings = context.settings
+    since = datetime.fromisoformat(context.previous_cursor) if context.previous_cursor else None
+    result = generate_signals(
+        session,
+        live_strategies(settings),
+        since=since,
+        until=context.now,
+        lookback=timedelta(seconds=settings.signal_max_quote_age_seconds),
+        high_confidence=settings.high_confidence_threshold,
+    )
+    newest = result.newest_tick or since
+    return PipelineOutcome(
+        rows_in=result.ticks_evaluated,
+        rows_stored=result.stored,
+        cursor=newest.isoformat() if newest else None,
+        details={"proposed": result.proposed, "stored_by_strategy": result.by_strategy},
+    )

@@ -1,0 +1,1 @@
+"""Ticks: the ingestion pipeline, bulk storage and quarantine of bad records."""

@@ -1,0 +1,99 @@
+"""Bulk, idempotent tick storage: the one dialect-aware write path for ``odds_ticks``.
+
+PostgreSQL: COPY (CSV written by polars, in Rust) into a temporary staging table, then one
+``INSERT … SELECT … ON CONFLICT DO NOTHING`` — close to COPY speed and safe to repeat.
+SQLite: ``INSERT OR IGNORE`` executemany inside the caller's transaction.
+Either way a tick already stored is skipped, so re-ingesting a window stores nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from edgewatch.models import Market
+
+COLUMNS = ("market_id", "tick_ts", "bid", "ask", "last", "volume", "bid_size", "ask_size")
+_COPY_SQL = (
+    "COPY odds_ticks_staging (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
+    "FROM STDIN WITH (FORMAT csv)"
+)
+_MERGE_SQL = (
+    "INSERT INTO odds_ticks (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
+    "SELECT market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size "
+    "FROM odds_ticks_staging ON CONFLICT DO NOTHING"
+)
+_SQLITE_INSERT_SQL = (
+    "INSERT OR IGNORE INTO odds_ticks "
+    "(market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+BATCH_ROWS = 200_000
+# The layout SQLAlchemy's SQLite DATETIME uses; stored text must match it for comparisons to work.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"
+
+
+def store_ticks(session: Session, frame: pl.DataFrame) -> int:
+    """Store ``frame`` (columns ``COLUMNS``, ``tick_ts`` UTC) and return how many rows were new.
+
+    Memory stays bounded: the frame is written in batches of ``BATCH_ROWS``.
+    """
+    if frame.is_empty():
+        return 0
+    frame = frame.select(COLUMNS)
+    write = _copy_batch if session.get_bind().dialect.name == "postgresql" else _insert_batch
+    stored = sum(write(session, batch) for batch in frame.iter_slices(BATCH_ROWS))
+    _advance_last_tick(session, frame)
+    return stored
+
+
+def _copy_batch(session: Session, batch: pl.DataFrame) -> int:
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    connection.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS odds_ticks_staging "
+            "(LIKE odds_ticks INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+    )
+    connection.execute(text("TRUNCATE odds_ticks_staging"))
+    csv = batch.with_columns(
+        pl.col("tick_ts").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00")
+    ).write_csv(include_header=False)
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(
+            f"COPY odds_ticks_staging ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+        ) as copy,
+    ):
+        copy.write(csv.encode())
+    result = connection.execute(text(_MERGE_SQL))
+    return result.rowcount
+
+
+def _insert_batch(session: Session, batch: pl.DataFrame) -> int:
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    rows = batch.with_columns(pl.col("tick_ts").dt.strftime(_SQLITE_TIME)).rows()
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(_SQLITE_INSERT_SQL, rows)
+        stored: int = cursor.rowcount
+    finally:
+        cursor.close()
+    return stored
+
+
+def _advance_last_tick(session: Session, frame: pl.DataFrame) -> None:
+    newest = frame.group_by("market_id").agg(pl.col("tick_ts").max())
+    updates: list[tuple[int, datetime]] = list(newest.iter_rows())
+    for market_id, newest_ts in updates:
+        market = session.get(Market, market_id)
+        if market is not None and (market.last_tick_at is None or market.last_tick_at < newest_ts):
+            market.last_tick_at = newest_ts
+    session.flush()

@@ -1,0 +1,1 @@
+"""The market simulator: two simulated venues listing overlapping events with a known truth."""
