@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from edgewatch.api import health
 from edgewatch.api.app import create_app
 from edgewatch.config import Settings
 
@@ -120,3 +121,23 @@ def test_unreachable_database_is_unready_without_hanging(
     assert checks["data_freshness"]["status"] == "fail"
     assert api.status_code == 503
     assert api.json()["type"] == "https://edgewatch.dev/problems/database-unavailable"
+
+
+def test_database_check_gives_up_at_its_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    class BlackHoleEngine:
+        def connect(self) -> None:
+            time.sleep(1)
+            raise ConnectionError("never answered")
+
+    monkeypatch.setattr(health, "DATABASE_CHECK_SECONDS", 0.1)
+    started = time.monotonic()
+
+    check = health.check_database(
+        engine=BlackHoleEngine(),  # type: ignore[arg-type]
+        url="postgresql://unused",
+        migration=health.MigrationState(done=True),
+    )
+
+    assert time.monotonic() - started < 0.8
+    assert check.status == "fail" and check.required
+    assert check.detail == "no answer within 0.1 s"

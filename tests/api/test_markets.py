@@ -57,6 +57,7 @@ def test_market_pages_cover_every_market_exactly_once(client: TestClient, seed: 
     assert [item["id"] for item in items] == ids
 
 
+@pytest.mark.both_backends
 def test_market_filters_combine(client: TestClient, seed: Any) -> None:
     seed.market("Will BTC close above 100k?", venue="kalshi")
     seed.market("will btc halve again?", venue="polymarket")

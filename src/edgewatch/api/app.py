@@ -48,7 +48,7 @@ def _migrate_at_start(url: str) -> bool:
     except OperationalError as exc:
         log.error(
             "database unreachable at start-up; migrations deferred until it answers",
-            error=str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
+            error=health.short_error(exc),
         )
         return False
     return True
@@ -60,23 +60,24 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     url = settings.resolved_database_url
     engine = create_db_engine(url)
-    app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
-    app.state.migration = health.MigrationState(
-        done=await to_thread.run_sync(_migrate_at_start, url)
-    )
-    scheduler = None
-    if settings.embedded_scheduler:
-        from edgewatch.jobs.scheduler import EmbeddedScheduler
-
-        scheduler = EmbeddedScheduler(settings=settings, engine=engine)
-        scheduler.start()
-    log.info("api started", environment=settings.environment, scheduler=scheduler is not None)
     try:
-        yield
+        app.state.engine = engine
+        app.state.session_factory = make_session_factory(engine)
+        migrated = await to_thread.run_sync(_migrate_at_start, url)
+        app.state.migration = health.MigrationState(done=migrated)
+        scheduler = None
+        if settings.embedded_scheduler:
+            from edgewatch.jobs.scheduler import EmbeddedScheduler
+
+            scheduler = EmbeddedScheduler(settings=settings, engine=engine)
+            scheduler.start()
+        log.info("api started", environment=settings.environment, scheduler=scheduler is not None)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await to_thread.run_sync(scheduler.stop)
     finally:
-        if scheduler is not None:
-            await to_thread.run_sync(scheduler.stop)
         engine.dispose()
         log.info("api stopped")
 

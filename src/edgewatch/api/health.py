@@ -56,7 +56,8 @@ class Readiness(BaseModel):
     checks: list[Check]
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """The first line of a (database) error, for logs and check details."""
     origin = getattr(exc, "orig", None) or exc
     first_line = (str(origin).strip().splitlines() or [type(origin).__name__])[0]
     return first_line[:200]
@@ -92,8 +93,9 @@ def check_database(*, engine: Engine, url: str, migration: MigrationState) -> Ch
             required=True,
             detail=f"no answer within {DATABASE_CHECK_SECONDS:g} s",
         )
-    except SQLAlchemyError as exc:
-        return Check(name="database", status="fail", required=True, detail=_short(exc))
+    except Exception as exc:  # a probe reports every failure; it must not answer 500
+        log.warning("readiness: database check failed", error=short_error(exc))
+        return Check(name="database", status="fail", required=True, detail=short_error(exc))
     finally:
         executor.shutdown(wait=False)
     return Check(name="database", status="ok", required=True, detail="reachable, schema at head")
@@ -172,9 +174,9 @@ def readiness(
                 checks.append(check_pipelines(session))
                 checks.append(check_data_freshness(session, settings=settings, now=utcnow()))
         except SQLAlchemyError as exc:
-            log.warning("readiness query failed", error=_short(exc))
+            log.warning("readiness query failed", error=short_error(exc))
             checks.append(
-                Check(name="data_freshness", status="fail", required=True, detail=_short(exc))
+                Check(name="data_freshness", status="fail", required=True, detail=short_error(exc))
             )
     else:
         skipped = "skipped: the database is unavailable"
