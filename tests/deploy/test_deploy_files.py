@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,96 @@ def tool(name: str) -> str:
     return found
 
 
-def run(*args: str, cwd: Path = ROOT) -> str:
-    """Run a validator; fail with its full output unless it exits 0."""
-    result = subprocess.run(
-        [tool(args[0]), *args[1:]],
+# Validators start together, in the background, when the module's first test runs (each takes
+# 1-5 s, mostly interpreter start-up); each test then waits for its own result. A missing tool is
+# not started here, so the test that needs it fails through `tool()`.
+_started: dict[tuple[tuple[str, ...], Path], subprocess.Popen[str]] = {}
+
+
+def _key(args: tuple[str, ...], cwd: Path) -> tuple[tuple[str, ...], Path]:
+    return args, cwd
+
+
+def _start(*args: str, cwd: Path = ROOT) -> None:
+    path = Path(sys.executable).parent / args[0]
+    executable = str(path) if path.exists() else shutil.which(args[0])
+    if executable is None:
+        return
+    _started[_key(args, cwd)] = subprocess.Popen(
+        [executable, *args[1:]],
         cwd=cwd,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=180,
-        check=False,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"`{' '.join(args)}` exited {result.returncode}:\n{output}"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _validators_in_parallel() -> Iterator[None]:
+    for args, cwd in slow_validations():
+        _start(*args, cwd=cwd)
+    yield
+    for process in _started.values():
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    _started.clear()
+
+
+def run(*args: str, cwd: Path = ROOT) -> str:
+    """Run a validator (or collect the one started early); fail unless it exits 0."""
+    process = _started.pop(_key(args, cwd), None)
+    if process is not None:
+        output, _ = process.communicate(timeout=180)
+        returncode = process.returncode
+    else:
+        result = subprocess.run(
+            [tool(args[0]), *args[1:]],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        output, returncode = result.stdout + result.stderr, result.returncode
+    assert returncode == 0, f"`{' '.join(args)}` exited {returncode}:\n{output}"
     return output
+
+
+def workflow_files() -> list[str]:
+    return sorted(str(path.relative_to(ROOT)) for path in WORKFLOWS.glob("*.yml"))
+
+
+def kubernetes_files() -> list[str]:
+    files = [
+        *sorted((K8S / "rendered").glob("*.yaml")),
+        *sorted(p for p in (K8S / "base").glob("*.yaml") if p.name != "kustomization.yaml"),
+        *sorted((K8S / "overlays").glob("*/namespace.yaml")),
+    ]
+    return [str(path.relative_to(ROOT)) for path in files]
+
+
+HADOLINT = ("hadolint", "Dockerfile", "deploy/pgbouncer/Dockerfile")
+COMPOSE = ("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "deploy/compose.yaml")
+PROMTOOL_TEST = ("promtool", "test", "rules", "alerts.test.yml")
+
+
+def workflows_command() -> tuple[str, ...]:
+    return ("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflow_files())
+
+
+def kubernetes_command() -> tuple[str, ...]:
+    return ("kubernetes-validate", "--strict", "--quiet", "-k", K8S_VERSION, *kubernetes_files())
+
+
+def slow_validations() -> list[tuple[tuple[str, ...], Path]]:
+    return [
+        (HADOLINT, ROOT),
+        (COMPOSE, ROOT),
+        (workflows_command(), ROOT),
+        (kubernetes_command(), ROOT),
+        (PROMTOOL_TEST, PROMETHEUS),
+    ]
 
 
 def load_yaml(path: Path) -> Any:
@@ -95,7 +173,7 @@ def alert_rules() -> list[dict[str, Any]]:
 
 
 def test_dockerfiles_pass_hadolint() -> None:
-    run("hadolint", "Dockerfile", "deploy/pgbouncer/Dockerfile")
+    run(*HADOLINT)
 
 
 def _stages(dockerfile: str) -> list[list[str]]:
@@ -153,7 +231,7 @@ def test_dockerignore_keeps_secrets_and_clutter_out_of_the_context() -> None:
 
 
 def test_compose_validates_against_the_compose_spec() -> None:
-    run("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "deploy/compose.yaml")
+    run(*COMPOSE)
 
 
 def test_compose_stack_shape() -> None:
@@ -223,9 +301,8 @@ def test_compose_stack_shape() -> None:
 
 
 def test_workflows_validate_against_the_workflow_schema() -> None:
-    files = sorted(str(path.relative_to(ROOT)) for path in WORKFLOWS.glob("*.yml"))
-    assert len(files) >= 4
-    run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *files)
+    assert len(workflow_files()) >= 4
+    run(*workflows_command())
 
 
 def test_workflows_cover_ci_image_deploy_and_live_tests() -> None:
@@ -266,14 +343,8 @@ def test_workflows_cover_ci_image_deploy_and_live_tests() -> None:
 
 
 def test_kubernetes_manifests_pass_kubernetes_validate() -> None:
-    files = [
-        *sorted((K8S / "rendered").glob("*.yaml")),
-        *sorted(p for p in (K8S / "base").glob("*.yaml") if p.name != "kustomization.yaml"),
-        *sorted((K8S / "overlays").glob("*/namespace.yaml")),
-    ]
-    assert len(files) >= 10
-    names = [str(path.relative_to(ROOT)) for path in files]
-    output = run("kubernetes-validate", "--strict", "--quiet", "-k", K8S_VERSION, *names)
+    assert len(kubernetes_files()) >= 10
+    output = run(*kubernetes_command())
     assert "ERROR" not in output
 
 
@@ -377,7 +448,7 @@ def test_promtool_checks_config_and_rules() -> None:
 
 
 def test_promtool_unit_tests_pass() -> None:
-    output = run("promtool", "test", "rules", "alerts.test.yml", cwd=PROMETHEUS)
+    output = run(*PROMTOOL_TEST, cwd=PROMETHEUS)
     assert "SUCCESS" in output
 
 
