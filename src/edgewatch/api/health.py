@@ -110,7 +110,9 @@ def check_pipelines(session: Session) -> Check:
     failed = [run for run in runs if run.status == "failed"]
     parts = []
     for run in runs:
-        finished = run.finished_at.isoformat() if run.finished_at else "not finished"
+        finished = (
+            run.finished_at.isoformat(timespec="seconds") if run.finished_at else "not finished"
+        )
         parts.append(f"{run.pipeline}: {run.status} ({finished})")
     return Check(
         name="pipelines",
