@@ -108,3 +108,24 @@ def test_lines_logged_inside_a_route_carry_the_request_id(
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line[:1] == "{"]
     inside = next(line for line in lines if line["event"] == "inside the route")
     assert inside["request_id"] == "chatty-1"
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/markets/99999999999999999999", ["path", "market_id"]),
+        ("/api/v1/signals?market_id=99999999999999999999", ["query", "market_id"]),
+        (
+            "/api/v1/markets?cursor=WzEwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDBd",
+            ["query", "cursor"],
+        ),
+        ("/api/v1/markets?q=%00", ["query", "q"]),
+        ("/api/v1/markets/1/ticks?from=0001-01-01T00:00:00%2B05:00", ["query", "from"]),
+        ("/api/v1/signals?min_edge=nan", ["query", "min_edge"]),
+    ],
+)
+def test_inputs_the_database_would_refuse_are_422_not_500(
+    client: TestClient, problem: Any, url: str, field: list[str]
+) -> None:
+    body = problem(client.get(url), status=422, code="validation-error")
+    assert field in [error["loc"] for error in body["errors"]]

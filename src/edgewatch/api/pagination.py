@@ -15,6 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel
 
+from edgewatch.api.params import MAX_ID
 from edgewatch.api.problems import invalid_query
 from edgewatch.clock import as_utc
 
@@ -56,7 +57,7 @@ def _decode(cursor: str) -> list[Any]:
 
 
 def _as_int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
         raise invalid_query("cursor", "malformed cursor")
     return value
 
@@ -66,7 +67,7 @@ def _as_time(value: object) -> datetime:
         raise invalid_query("cursor", "malformed cursor")
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise invalid_query("cursor", "malformed cursor") from None
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
+from edgewatch.api.params import text_filter
 from edgewatch.api.problems import problem_responses
 from edgewatch.jobs import repository
 
@@ -50,7 +51,9 @@ class RejectedRecordOut(BaseModel):
 )
 def list_pipeline_runs(
     session: SessionDep,
-    pipeline: Annotated[str | None, Query(max_length=64)] = None,
+    pipeline: Annotated[
+        str | None, text_filter(max_length=64, description="Only this pipeline.")
+    ] = None,
     status: Annotated[Literal["running", "succeeded", "failed"] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: CursorParam = None,
@@ -80,8 +83,10 @@ def list_pipeline_runs(
 )
 def list_quarantine(
     session: SessionDep,
-    venue: Annotated[str | None, Query(max_length=32)] = None,
-    reason: Annotated[str | None, Query(max_length=200)] = None,
+    venue: Annotated[str | None, text_filter(max_length=32, description="Only this venue.")] = None,
+    reason: Annotated[
+        str | None, text_filter(max_length=200, description="Only this reason.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: CursorParam = None,
 ) -> Page[RejectedRecordOut]:

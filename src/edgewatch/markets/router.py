@@ -17,15 +17,15 @@ from edgewatch.api.pagination import (
     encode_cursor,
     split_page,
 )
-from edgewatch.api.problems import invalid_query, problem_responses
-from edgewatch.clock import as_utc
+from edgewatch.api.params import MAX_ID, ordered_window, text_filter, utc_param
+from edgewatch.api.problems import problem_responses
 from edgewatch.errors import NotFound
 from edgewatch.markets import repository
 from edgewatch.markets.schemas import MarketDetail, MarketStatus, MarketSummary, TickOut
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/markets", tags=["markets"])
 
-MarketId = Annotated[int, Path(ge=1, description="Edgewatch market id.")]
+MarketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch market id.")]
 
 
 @router.get(
@@ -35,11 +35,11 @@ MarketId = Annotated[int, Path(ge=1, description="Edgewatch market id.")]
 )
 def list_markets(
     session: SessionDep,
-    venue: Annotated[str | None, Query(max_length=32, description="Only this venue.")] = None,
+    venue: Annotated[str | None, text_filter(max_length=32, description="Only this venue.")] = None,
     status: Annotated[MarketStatus | None, Query(description="Only this status.")] = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=200, description="Case-insensitive title substring."),
+        text_filter(max_length=200, description="Case-insensitive title substring."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: CursorParam = None,
@@ -95,10 +95,9 @@ def list_ticks(
     cursor: CursorParam = None,
 ) -> Page[TickOut]:
     """Ticks in ``[from, to)``, oldest first unless ``order=desc``."""
-    start = as_utc(start) if start is not None else None
-    end = as_utc(end) if end is not None else None
-    if start is not None and end is not None and start > end:
-        raise invalid_query("from", "'from' must not be later than 'to'")
+    start = utc_param(start, name="from")
+    end = utc_param(end, name="to")
+    ordered_window(start, end, start_name="from", end_name="to")
     after = decode_time_cursor(cursor)
     if not repository.market_exists(session, market_id):
         raise NotFound(f"Market {market_id} does not exist.")

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
-from edgewatch.api.problems import invalid_query, problem_responses
-from edgewatch.clock import as_utc
+from edgewatch.api.params import id_query, ordered_window, text_filter, utc_param
+from edgewatch.api.problems import problem_responses
 from edgewatch.signals import repository
 from edgewatch.signals.schemas import SignalOut
 
@@ -21,12 +21,15 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/signals", tags=["signals"])
 @router.get("", summary="List signals, newest first", responses=problem_responses(422))
 def list_signals(
     session: SessionDep,
-    strategy: Annotated[str | None, Query(max_length=64)] = None,
-    market_id: Annotated[int | None, Query(ge=1)] = None,
-    venue: Annotated[str | None, Query(max_length=32)] = None,
-    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    strategy: Annotated[
+        str | None, text_filter(max_length=64, description="Only this strategy.")
+    ] = None,
+    market_id: Annotated[int | None, id_query("Only signals on this market.")] = None,
+    venue: Annotated[str | None, text_filter(max_length=32, description="Only this venue.")] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)] = None,
     min_edge: Annotated[
-        float | None, Query(description="Minimum edge in dollars per contract.")
+        float | None,
+        Query(allow_inf_nan=False, description="Minimum edge in dollars per contract."),
     ] = None,
     since: Annotated[
         datetime | None, Query(description="Inclusive lower bound on signal_ts (ISO 8601).")
@@ -38,10 +41,9 @@ def list_signals(
     cursor: CursorParam = None,
 ) -> Page[SignalOut]:
     """Signals ordered newest first (by id, the order they were written)."""
-    since = as_utc(since) if since is not None else None
-    until = as_utc(until) if until is not None else None
-    if since is not None and until is not None and since > until:
-        raise invalid_query("since", "'since' must not be later than 'until'")
+    since = utc_param(since, name="since")
+    until = utc_param(until, name="until")
+    ordered_window(since, until, start_name="since", end_name="until")
     rows, has_more = split_page(
         repository.list_signals(
             session,
