@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.orm import Session
 
-from edgewatch.markets.repository import list_ticks
+from edgewatch.markets.repository import list_markets, list_ticks
 from edgewatch.models import OddsTick
 
 
@@ -153,9 +153,25 @@ def test_bad_tick_queries_are_422_problems(
     assert ["query", field] in [error["loc"] for error in body["errors"]]
 
 
-def test_ticks_are_read_through_the_primary_key(
-    engine: Engine, session: Session, seed: Any
-) -> None:
+def _explain_last_query(engine: Engine, session: Session, run: Any) -> str:
+    statements: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    statement, parameters = statements[-1]
+    rows = session.connection().exec_driver_sql("EXPLAIN " + statement, parameters)
+    return "\n".join(row[0] for row in rows)
+
+
+@pytest.fixture
+def many_ticks(engine: Engine, session: Session, seed: Any) -> list[Any]:
+    """Five markets with 4,000 ticks each, analysed, so the planner sees a real table."""
     if engine.dialect.name != "postgresql":
         pytest.skip("the plan check needs PostgreSQL")
     markets = [seed.market(f"Market {n}") for n in range(5)]
@@ -167,27 +183,34 @@ def test_ticks_are_read_through_the_primary_key(
             for s in range(1, 4001)
         ],
     )
+    for market in markets:
+        market.last_tick_at = seed.now - timedelta(seconds=1)
     session.commit()
-    session.execute(text("ANALYZE odds_ticks"))
-    statements: list[tuple[str, Any]] = []
+    session.execute(text("ANALYZE"))
+    return markets
 
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        statements.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        list_ticks(
+def test_ticks_are_read_through_the_primary_key(
+    engine: Engine, session: Session, seed: Any, many_ticks: list[Any]
+) -> None:
+    plan = _explain_last_query(
+        engine,
+        session,
+        lambda: list_ticks(
             session,
-            markets[2].id,
+            many_ticks[2].id,
             limit=50,
             start=seed.now - timedelta(minutes=30),
             after=seed.now - timedelta(minutes=20),
-        )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    statement, parameters = statements[-1]
-    plan = "\n".join(
-        row[0] for row in session.connection().exec_driver_sql("EXPLAIN " + statement, parameters)
+        ),
     )
     assert "pk_odds_ticks" in plan, plan
-    assert "Seq Scan" not in plan, plan
+    assert "Seq Scan on odds_ticks" not in plan, plan
+
+
+def test_latest_quotes_are_looked_up_by_primary_key(
+    engine: Engine, session: Session, many_ticks: list[Any]
+) -> None:
+    plan = _explain_last_query(engine, session, lambda: list_markets(session, limit=51))
+    assert "pk_odds_ticks" in plan, plan
+    assert "Seq Scan on odds_ticks" not in plan, plan
