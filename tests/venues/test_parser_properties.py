@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable
 from dataclasses import fields
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +330,44 @@ def test_polymarket_fee_schedule_with_other_exponent_is_unknown() -> None:
     market["feeSchedule"] = {"rate": 0.25, "exponent": 2}
     [record] = polymarket.parse_market(market, received_at=NOW).of_type(MarketRecord)
     assert record.fee_rate is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "resolution"),
+    [
+        ({"status": "initialized"}, "closed", None),
+        ({"status": "closed"}, "closed", None),
+        ({"status": "determined", "result": "yes"}, "pending_resolution", None),
+        ({"status": "disputed", "result": "yes"}, "pending_resolution", None),
+        ({"status": "finalized", "result": "no"}, "resolved", "no"),
+        ({"status": "settled", "result": "yes"}, "resolved", "yes"),
+        ({"status": "finalized", "result": "void"}, "void", "void"),
+    ],
+)
+def test_kalshi_lifecycle(changes: dict[str, Any], status: str, resolution: str | None) -> None:
+    changes = {**changes, "settlement_ts": "2026-02-01T12:00:00Z"}
+    result = kalshi.parse_markets(_kalshi_market(**changes), received_at=NOW)
+    market = result.of_type(MarketRecord)[0]
+    assert (market.status, market.resolution) == (status, resolution)
+    if resolution is not None:
+        assert market.resolved_at == datetime(2026, 2, 1, 12, tzinfo=UTC)
+    else:
+        assert market.resolved_at is None
+    # Only an open market contributes a quote.
+    assert len(result.of_type(TickRecord)) == (1 if status == "open" else 0) + 1
+
+
+def test_kalshi_series_fee_terms_reach_the_markets() -> None:
+    page = _kalshi_market()
+    standard = kalshi.parse_markets(page, received_at=NOW, fee_multipliers={})
+    assert {m.fee_multiplier for m in standard.of_type(MarketRecord)} == {None}
+    assert {m.fee_schedule for m in standard.of_type(MarketRecord)} == {"kalshi"}
+    halved = kalshi.parse_markets(
+        page, received_at=NOW, fee_multipliers={"KXELONMARS": Decimal("0.5")}
+    )
+    assert {m.fee_multiplier for m in halved.of_type(MarketRecord)} == {Decimal("0.5")}
+    flat = kalshi.series_record({"ticker": "KXELONMARS", "fee_type": "flat", "fee_multiplier": 1})
+    unknown = kalshi.parse_markets(
+        page, received_at=NOW, fee_multipliers={"KXELONMARS": kalshi.fee_multiplier_of(flat)}
+    )
+    assert {m.fee_schedule for m in unknown.of_type(MarketRecord)} == {None}

@@ -113,14 +113,8 @@ def test_circuit_opens_after_repeated_failures_and_half_opens_after_cool_down(
     breaker = CircuitBreaker(
         "kalshi-breaker-test", failure_threshold=3, reset_timeout=30, clock=clock
     )
-    venue_server.script(
-        f"{API}/exchange/status", Answer(500), Answer(200, {"exchange_active": True})
-    )
-    venue_server.scripts[f"{API}/exchange/status"] = venue_server.scripts[f"{API}/exchange/status"]
     retry = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0)
-    # Always fail until told otherwise.
-    venue_server.scripts[f"{API}/exchange/status"].clear()
-    venue_server.script(f"{API}/exchange/status", Answer(500))
+    venue_server.script(f"{API}/exchange/status", Answer(500))  # fails until told otherwise
     with kalshi_client(venue_server, breaker=breaker, retry=retry, sleep=lambda _: None) as client:
         with pytest.raises(VenueUnavailable):
             client.exchange_status()

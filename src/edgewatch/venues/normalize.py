@@ -23,7 +23,6 @@ from edgewatch.venues.base import MarketRecord, TickRecord
 from edgewatch.venues.kalshi import parsing as kalshi
 from edgewatch.venues.polymarket import parsing as polymarket
 from edgewatch.venues.records import (
-    Batch,
     BookUpdateRecord,
     CandleRecord,
     EventRecord,
@@ -200,12 +199,7 @@ def normalize_documents(
             received_at=_recorded_at(metadata) or received_at,
             market_id=market_id or _text(metadata.get("ticker")),
         )
-        if isinstance(body, str) and kind != "ws":
-            batch = Batch(venue)
-            batch.reject("body", "invalid_json", body)
-            result = batch.result
-        else:
-            result = parser(body, ctx)
+        result = parser(body, ctx)
         merged.records.extend(result.records)
         merged.rejected.extend(result.rejected)
         merged.cursor = result.cursor or merged.cursor

@@ -26,7 +26,13 @@ from decimal import Decimal
 from typing import Any
 
 from edgewatch.errors import InvalidPayload
-from edgewatch.venues.base import MarketRecord, MarketStatus, Resolution, TickRecord
+from edgewatch.venues.base import (
+    FeeSchedule,
+    MarketRecord,
+    MarketStatus,
+    Resolution,
+    TickRecord,
+)
 from edgewatch.venues.records import (
     Batch,
     BookUpdateRecord,
@@ -186,13 +192,14 @@ def market_record(
     rules = "\n\n".join(
         text for key in ("rules_primary", "rules_secondary") if (text := optional_str(market, key))
     )
-    multiplier: Decimal | None = None
-    fee_schedule: str | None = "kalshi"
+    # Unknown series: Kalshi's standard terms (multiplier 1). A known series whose fee type the
+    # quadratic formula does not describe (mapped to None): no fee terms, so no signals.
     series = _series_of(market)
+    multiplier: Decimal | None = None
+    fee_schedule: FeeSchedule | None = "kalshi"
     if fee_multipliers is not None and series is not None and series in fee_multipliers:
         multiplier = fee_multipliers[series]
-        if multiplier is None:
-            fee_schedule = None
+        fee_schedule = "kalshi" if multiplier is not None else None
     return MarketRecord(
         venue=VENUE,
         venue_market_id=ticker,
@@ -204,7 +211,7 @@ def market_record(
         rules=rules or None,
         resolution=resolution,
         resolved_at=resolved_at,
-        fee_schedule="kalshi" if fee_schedule else None,
+        fee_schedule=fee_schedule,
         fee_multiplier=multiplier,
         tick_size=_tick_size(market),
     )
