@@ -39,14 +39,23 @@ class GenerationResult:
     by_strategy: dict[str, int]
 
 
-def confirmed_links(session: Session) -> tuple[list[LinkInfo], dict[int, MarketInfo]]:
-    """Confirmed links between markets that are still trading, with what strategies may know."""
+def confirmed_links(
+    session: Session, *, trading_after: datetime
+) -> tuple[list[LinkInfo], dict[int, MarketInfo]]:
+    """Confirmed links between markets that traded after ``trading_after``.
+
+    Markets that have closed since still count: their ticks before the close are fair game.
+    """
     a, b = aliased(Market), aliased(Market)
+    still_trading = [
+        (market.close_time.is_(None) | (market.close_time > trading_after)) for market in (a, b)
+    ]
     rows = session.execute(
         select(MarketLink, a, b)
         .join(a, MarketLink.market_a_id == a.id)
         .join(b, MarketLink.market_b_id == b.id)
-        .where(MarketLink.status == "confirmed", a.status == "open", b.status == "open")
+        .where(MarketLink.status == "confirmed", a.status != "void", b.status != "void")
+        .where(*still_trading)
     ).all()
     links: list[LinkInfo] = []
     markets: dict[int, MarketInfo] = {}
@@ -112,8 +121,8 @@ def generate_signals(
     high_confidence: float,
 ) -> GenerationResult:
     """Evaluate ``strategies`` on ticks after ``since`` (up to ``until``) and store new signals."""
-    links, markets = confirmed_links(session)
     start = (since or until - lookback) - lookback
+    links, markets = confirmed_links(session, trading_after=start)
     ticks = load_ticks(session, sorted(markets), after=start, until=until)
     fresh = ticks if since is None else ticks.filter(pl.col("tick_ts") > since)
     newest = fresh.get_column("tick_ts").max() if not fresh.is_empty() else None

@@ -205,15 +205,23 @@ def _pair_quotes(ticks: pl.DataFrame, market_a: int, market_b: int, max_age: flo
 LegBuilder = Callable[[dict[str, Any], MarketInfo, MarketInfo], tuple[Leg, Leg] | None]
 
 
+def _tradable(row: dict[str, Any], suffix: str) -> bool:
+    """Both sides quoted, inside (0, 1), not crossed: anything else is not a price to trade at."""
+    bid, ask = row[f"bid_{suffix}"], row[f"ask_{suffix}"]
+    return bid is not None and ask is not None and 0.0 < bid <= ask < 1.0
+
+
 def _yes(row: dict[str, Any], suffix: str, market: MarketInfo) -> Leg | None:
-    ask = row[f"ask_{suffix}"]
-    return None if ask is None else Leg(market, "yes", ask, row[f"ask_size_{suffix}"])
+    if not _tradable(row, suffix):
+        return None
+    return Leg(market, "yes", row[f"ask_{suffix}"], row[f"ask_size_{suffix}"])
 
 
 def _no(row: dict[str, Any], suffix: str, market: MarketInfo) -> Leg | None:
     # Buying NO costs 1 − YES bid; its depth is the depth of YES bids.
-    bid = row[f"bid_{suffix}"]
-    return None if bid is None else Leg(market, "no", 1.0 - bid, row[f"bid_size_{suffix}"])
+    if not _tradable(row, suffix):
+        return None
+    return Leg(market, "no", 1.0 - row[f"bid_{suffix}"], row[f"bid_size_{suffix}"])
 
 
 def _both(first: Leg | None, second: Leg | None) -> tuple[Leg, Leg] | None:

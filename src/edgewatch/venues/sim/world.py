@@ -9,7 +9,8 @@ in any order, after any restart, and comes out the same.
 * Each event has a hidden true probability: a random walk in log-odds. At close it resolves YES
   with that probability.
 * Each venue that lists the event quotes a noisy, lagged view of the truth with a bid/ask spread on
-  its own tick grid. ``sim_kalshi`` prices like Kalshi (cents, Kalshi fees); ``sim_polymarket``
+  its own tick grid. An honest book always brackets the view, so honest quotes never cross
+  between venues. ``sim_kalshi`` prices like Kalshi (cents, Kalshi fees); ``sim_polymarket``
   like Polymarket (0.001 ticks, a taker fee rate). Some events are listed on both venues, some of
   those as the complementary question ("stay below" rather than "finish above").
 * Now and then one venue's quote is pushed away from the truth for a few steps (an injected
@@ -167,11 +168,12 @@ class SimWorld:
         else:
             venues = [POLYMARKET]
         complement = bool(rng.random() < config.complement_share)
+        # Both venues see the truth with the same delay, so honest quotes never cross.
+        lag = int(rng.integers(0, 3))
         listings: dict[str, Listing] = {}
         for venue in VENUES:  # always draw for both venues so the stream stays aligned
             relation: Relation = "complement" if venue == POLYMARKET and complement else "same"
             tick = TICK_SIZE[venue]
-            lag = int(rng.integers(0, 3))
             noise = rng.normal(0.0, rng.uniform(0.003, 0.01), size=life)
             spread = np.maximum(tick, rng.uniform(0.005, 0.03) + rng.exponential(0.004, life))
             sizes = rng.integers(20, 2_000, size=(life, 2)).astype(np.float64)
@@ -228,23 +230,26 @@ class SimWorld:
         """Bid/ask/last/volume/sizes of ``venue``'s market at absolute ``steps`` (all in life)."""
         listing = event.listings[venue]
         rel = steps - event.open_step
-        seen = event.probability[np.maximum(rel - listing.lag, 0)]
+        view = np.clip(event.probability[np.maximum(rel - listing.lag, 0)], 0.02, 0.98)
         if listing.relation == "complement":
-            seen = 1.0 - seen
-        mid = np.clip(seen + listing.noise[rel] + listing.shock[rel], 0.02, 0.98)
+            view = 1.0 - view
         tick = TICK_SIZE[venue]
+        mid = view + listing.noise[rel]
         half = listing.spread[rel] / 2
-        bid = np.round(np.floor((mid - half) / tick) * tick, 6)
-        ask = np.round(np.ceil((mid + half) / tick) * tick, 6)
-        bid = np.clip(bid, tick, 1 - 2 * tick)
-        ask = np.maximum(np.clip(ask, 2 * tick, 1 - tick), bid + tick)
+        # An honest book always brackets the venue's view, so two venues with the same view can
+        # never be arbitraged against each other: only injected mispricings create arbitrage.
+        bid = np.floor(np.minimum(mid - half, view) / tick + 1e-9) * tick
+        ask = np.ceil(np.maximum(mid + half, view) / tick - 1e-9) * tick
+        shift = np.round(listing.shock[rel] / tick) * tick
+        bid = np.round(np.clip(bid + shift, tick, 1 - 2 * tick), 6)
+        ask = np.round(np.maximum(np.clip(ask + shift, 2 * tick, 1 - tick), bid + tick), 6)
         corrupt = listing.corrupt[rel]
         # Corrupt records, as venues sometimes send them: a crossed book.
         bid = np.where(corrupt, np.round(ask + 0.05, 6), bid)
         return {
             "bid": bid,
             "ask": ask,
-            "last": np.round(np.round(mid / tick) * tick, 6),
+            "last": np.round(np.clip(np.round((mid + shift) / tick) * tick, tick, 1 - tick), 6),
             "volume": listing.volume[rel],
             "bid_size": listing.sizes[rel, 0],
             "ask_size": listing.sizes[rel, 1],
