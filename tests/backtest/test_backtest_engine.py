@@ -200,7 +200,9 @@ def test_unresolved_position_is_marked_to_last_mid_and_flagged() -> None:
 
 
 def test_cash_caps_the_order_at_the_limit_price() -> None:
-    # $20 at a 0.45 limit: 42 × 0.45 + ceil(0.07·42·0.45·0.55 = 0.72765) = 19.63 fits, 43 does not.
+    # $20 at a 0.45 limit, sized with the fee at its peak (price 0.5) since the fill price is not
+    # known yet: 42 × 0.45 + ceil(0.07·42·0.25 = 0.735) = 19.64 fits; 43 needs 19.35 + 0.76.
+    # It then fills at 0.44: 18.48 plus ceil(0.07·42·0.44·0.56 = 0.724416) = 0.73.
     result = run_backtest(
         Scripted([signal(1, 0, "yes", limit=0.45, size=100)]),
         tick_frame(KALSHI_TICKS),

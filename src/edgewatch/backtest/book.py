@@ -9,7 +9,9 @@ vectorised over many markets at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -40,84 +42,106 @@ def _floats(frame: pl.DataFrame, name: str) -> FloatArray:
     return frame.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
+def market_codes(market_ids: IntArray) -> tuple[npt.NDArray[np.integer[Any]], IntArray]:
+    """Dense codes 0..k−1 for market ids (in id order), and the ids; uint16 when they fit.
+
+    Small unsigned codes let numpy's stable argsort use radix sort: grouping ticks by market
+    is then linear in the number of ticks.
+    """
+    ids = np.sort(np.asarray(pl.Series(market_ids).unique().to_numpy(), dtype=np.int64))
+    dtype = np.uint16 if len(ids) < 2**16 else np.int64
+    if len(ids) and ids[0] >= 0 and ids[-1] < 4 * len(market_ids) + 1_000_000:
+        # Ids are small integers (database keys): a lookup table beats a binary search.
+        table: npt.NDArray[np.integer[Any]] = np.zeros(int(ids[-1]) + 1, dtype=dtype)
+        table[ids] = np.arange(len(ids), dtype=dtype)
+        codes: npt.NDArray[np.integer[Any]] = table[market_ids]
+        return codes, ids
+    return np.searchsorted(ids, market_ids).astype(dtype), ids
+
+
+def group_by_market(codes: npt.NDArray[np.integer[Any]]) -> IntArray:
+    """Row order that groups rows by market, keeping each market's rows in their given order."""
+    return np.asarray(np.argsort(codes, kind="stable"), dtype=np.int64)
+
+
 class QuoteBook:
-    """Every quote of a tick frame (``TICK_SCHEMA``), indexed by market and time."""
+    """Every quote of a time-sorted tick frame (``TICK_SCHEMA``), indexed by market and time.
 
-    def __init__(self, ticks: pl.DataFrame) -> None:
-        frame = ticks.sort(["market_id", "tick_ts"], maintain_order=True)
-        market = frame.get_column("market_id").to_numpy()
-        ts = frame.get_column("tick_ts").dt.epoch("us").to_numpy().astype(np.int64)
-        self.size = len(frame)
-        starts = (
-            np.flatnonzero(np.r_[True, market[1:] != market[:-1]])
-            if self.size
-            else np.array([], np.int64)
-        )
-        self._starts: IntArray = starts.astype(np.int64)
-        self._ends: IntArray = np.r_[starts[1:], self.size].astype(np.int64)
-        self._code = {int(m): i for i, m in enumerate(market[starts])}
-        self.t0 = int(ts.min()) if self.size else 0
-        self.span = (int(ts.max()) - self.t0 + 1) if self.size else 1
-        if len(starts) * self.span >= 2**62:
+    Row numbers, in and out, are positions in that time-sorted frame.
+    """
+
+    def __init__(
+        self,
+        ticks: pl.DataFrame,
+        coded: tuple[npt.NDArray[np.integer[Any]], IntArray] | None = None,
+    ) -> None:
+        """``ticks`` sorted by ``tick_ts``; ``coded`` is ``market_codes(market ids)`` if known."""
+        market = np.asarray(ticks.get_column("market_id").to_numpy(), dtype=np.int64)
+        codes, ids = market_codes(market) if coded is None else coded
+        self.size = len(ticks)
+        ts = np.asarray(ticks.get_column("tick_ts").dt.epoch("us").to_numpy(), dtype=np.int64)
+        counts = np.bincount(codes, minlength=len(ids)).astype(np.int64)
+        self._ends: IntArray = np.cumsum(counts)
+        self._starts: IntArray = self._ends - counts
+        self._code = {int(m): i for i, m in enumerate(ids)}
+        self.t0 = int(ts[0]) if self.size else 0
+        self.span = (int(ts[-1]) - self.t0 + 1) if self.size else 1
+        if len(ids) * self.span >= 2**62:
             raise InvalidInput("tick history too long for the quote index")
-        codes = np.repeat(np.arange(len(starts), dtype=np.int64), self._ends - self._starts)
-        self._key: IntArray = codes * self.span + (ts - self.t0)
+        # Only the key and the permutation are held in (market, time) order; prices stay in the
+        # frame's time order and are read through the permutation.
+        self._order: IntArray = group_by_market(codes)
+        self._key: IntArray = (codes.astype(np.int64) * self.span + (ts - self.t0))[self._order]
         self._ts: IntArray = ts
-        self._market = market
-        self._bid = _floats(frame, "bid")
-        self._ask = _floats(frame, "ask")
-        self._bid_size = _floats(frame, "bid_size")
-        self._ask_size = _floats(frame, "ask_size")
+        self._market: IntArray = market
+        self._bid = _floats(ticks, "bid")
+        self._ask = _floats(ticks, "ask")
+        self._bid_size = _floats(ticks, "bid_size")
+        self._ask_size = _floats(ticks, "ask_size")
 
-    def _offset(self, t_us: int) -> int:
-        return min(max(t_us - self.t0, 0), self.span - 1)
+    def _keys(self, market_ids: IntArray, t_us: IntArray) -> tuple[IntArray, IntArray]:
+        codes = np.array([self._code.get(int(m), -1) for m in market_ids], dtype=np.int64)
+        offsets = np.clip(t_us - self.t0, 0, self.span - 1)
+        return codes, np.maximum(codes, 0) * self.span + offsets
 
-    def first_at_or_after(self, market_id: int, t_us: int) -> int | None:
-        """Row index of the market's first quote at or after ``t_us``, or ``None``."""
-        code = self._code.get(market_id)
-        if code is None or t_us - self.t0 >= self.span:
-            return None
-        row = int(np.searchsorted(self._key, code * self.span + self._offset(t_us), "left"))
-        return row if row < self._ends[code] else None
+    def rows_at_or_after(self, market_ids: IntArray, t_us: IntArray) -> IntArray:
+        """Row of each market's first quote at or after its time; −1 where there is none."""
+        codes, keys = self._keys(market_ids, t_us)
+        found = np.searchsorted(self._key, keys, "left").astype(np.int64)
+        ends = self._ends[np.maximum(codes, 0)] if len(self._ends) else np.zeros_like(codes)
+        ok = (codes >= 0) & (t_us - self.t0 < self.span) & (found < ends)
+        return np.where(ok, self._order[np.where(ok, found, 0)], -1)
 
-    def last_at_or_before(self, market_id: int, t_us: int) -> int | None:
-        """Row index of the market's last quote at or before ``t_us``, or ``None``."""
-        code = self._code.get(market_id)
-        if code is None or t_us < self.t0:
-            return None
-        row = int(np.searchsorted(self._key, code * self.span + self._offset(t_us), "right")) - 1
-        return row if row >= self._starts[code] else None
+    def rows_at_or_before(self, market_ids: IntArray, t_us: IntArray) -> IntArray:
+        """Row of each market's last quote at or before its time; −1 where there is none."""
+        codes, keys = self._keys(market_ids, t_us)
+        found = np.searchsorted(self._key, keys, "right").astype(np.int64) - 1
+        starts = self._starts[np.maximum(codes, 0)] if len(self._starts) else np.zeros_like(codes)
+        ok = (codes >= 0) & (t_us >= self.t0) & (found >= starts)
+        return np.where(ok, self._order[np.where(ok, found, 0)], -1)
 
-    def last_mids(self, market_ids: list[int], t_us: int) -> FloatArray:
+    def mids(self, rows: IntArray) -> FloatArray:
+        """YES mid of each row (NaN for −1)."""
+        safe = np.maximum(rows, 0)
+        found = (self._bid[safe] + self._ask[safe]) / 2
+        return np.where(rows >= 0, found, np.nan)
+
+    def last_mids(self, market_ids: Sequence[int], t_us: int) -> FloatArray:
         """YES mid of each market's last quote at or before ``t_us`` (NaN where there is none)."""
-        codes = np.array([self._code.get(m, -1) for m in market_ids], dtype=np.int64)
-        mids = np.full(len(market_ids), np.nan)
-        known = codes >= 0
-        if t_us < self.t0 or not known.any():
-            return mids
-        keys = codes[known] * self.span + self._offset(t_us)
-        rows = np.searchsorted(self._key, keys, "right") - 1
-        valid = rows >= self._starts[codes[known]]
-        rows = np.where(valid, rows, 0)
-        found = np.where(valid, (self._bid[rows] + self._ask[rows]) / 2, np.nan)
-        mids[known] = found
-        return mids
-
-    def mid(self, row: int) -> float | None:
-        value = (self._bid[row] + self._ask[row]) / 2
-        return None if np.isnan(value) else float(value)
+        ids = np.asarray(market_ids, dtype=np.int64)
+        return self.mids(self.rows_at_or_before(ids, np.full(len(ids), t_us, dtype=np.int64)))
 
     def time_us(self, row: int) -> int:
-        return int(self._ts[row])
+        return int(self._ts.item(row))
 
     def quote(self, row: int) -> Quote:
         def value(array: FloatArray) -> float | None:
-            item = float(array[row])
-            return None if np.isnan(item) else item
+            item: float = array.item(row)
+            return None if item != item else item  # NaN: not shown
 
         return Quote(
-            market_id=int(self._market[row]),
-            ts=from_us(int(self._ts[row])),
+            market_id=int(self._market.item(row)),
+            ts=from_us(int(self._ts.item(row))),
             bid=value(self._bid),
             ask=value(self._ask),
             bid_size=value(self._bid_size),

@@ -31,22 +31,20 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
-from edgewatch.backtest.book import QuoteBook, from_us, to_us
+from edgewatch.backtest.book import QuoteBook, from_us, group_by_market, market_codes, to_us
 from edgewatch.backtest.fills import (
     ONE,
     ZERO,
     Fill,
     FillConfig,
     Order,
-    Quote,
     Rejection,
     RejectReason,
-    arrival_time,
     fill_order,
     order_fee,
     to_price,
 )
-from edgewatch.backtest.portfolio import Outcome, Portfolio, Settlement, Trade
+from edgewatch.backtest.portfolio import HALF, Outcome, Portfolio, Settlement, Trade
 from edgewatch.errors import FeeUnknown, InvalidInput
 from edgewatch.strategies.base import (
     TICK_SCHEMA,
@@ -199,12 +197,8 @@ def run_backtest(
     return _Replay(strategy, ticks, markets, resolutions, links, config or BacktestConfig()).run()
 
 
-@dataclass(order=True)
-class _Event:
-    at: int
-    priority: int
-    seq: int
-    payload: Any = field(compare=False)
+#: (time in µs, priority, sequence, payload): settlements, then fills, then orders at a time.
+_Event = tuple[int, int, int, Any]
 
 
 class _Replay:
@@ -238,7 +232,9 @@ class _Replay:
         self.ts: np.ndarray[Any, np.dtype[np.int64]] = (
             frame.get_column("tick_ts").dt.epoch("us").to_numpy().astype(np.int64)
         )
-        self.book = QuoteBook(frame)
+        coded = market_codes(frame.get_column("market_id").to_numpy())
+        self.codes = coded[0]
+        self.book = QuoteBook(frame, coded)
         self.portfolio = Portfolio(config.starting_cash)
         if isinstance(resolutions, pl.DataFrame):
             resolutions = resolutions_from_frame(resolutions)
@@ -255,7 +251,7 @@ class _Replay:
 
     def push(self, at: int, priority: int, payload: Any) -> None:
         self.seq += 1
-        heapq.heappush(self.events, _Event(at, priority, self.seq, payload))
+        heapq.heappush(self.events, (at, priority, self.seq, payload))
 
     def run(self) -> BacktestResult:
         for res in self.resolutions.values():
@@ -282,7 +278,10 @@ class _Replay:
         if hi <= new_lo:
             return
         lo = 0 if since is None else int(np.searchsorted(self.ts, since - lookback_us, "right"))
-        chunk = self.frame.slice(lo, hi - lo).sort("market_id", maintain_order=True)
+        # TICK_SCHEMA order, (market_id, tick_ts): the slice is in time order already, so a stable
+        # grouping by market (a radix sort of small codes) is all it takes.
+        chunk = self.frame.slice(lo, hi - lo)
+        chunk = chunk[group_by_market(self.codes[lo:hi])]
         self.evaluations += 1
         signals = self.strategy.evaluate(
             chunk,
@@ -301,31 +300,39 @@ class _Replay:
                 self.dropped_signals += 1
                 continue
             accepted.append((at, signal))
+        if not accepted:
+            return
         accepted.sort(key=lambda item: (item[0], item[1].dedupe_key))
-        for at, signal in accepted:
-            self.score(signal, at)
-            if signal.confidence < self.config.min_confidence:
-                continue
-            self.push(now if self.config.order_time == "evaluation" else at, _ORDER, signal)
+        # Quote lookups depend only on time, never on the ledger: do them all at once.
+        ids = np.fromiter((s.market_id for _, s in accepted), np.int64, len(accepted))
+        times = np.fromiter((at for at, _ in accepted), np.int64, len(accepted))
+        mids = self.book.mids(self.book.rows_at_or_before(ids, times))
+        sent = times if self.config.order_time == "signal" else np.full_like(times, now)
+        arrival = sent + _micros(self.config.fills.latency)
+        rows = self.book.rows_at_or_after(ids, arrival)
+        for (_, signal), mid, at, row in zip(accepted, mids, sent, rows, strict=True):
+            self.score(signal, float(mid))
+            if signal.confidence >= self.config.min_confidence:
+                self.push(int(at), _ORDER, (signal, int(row)))
 
-    def score(self, signal: ProposedSignal, at: int) -> None:
+    def score(self, signal: ProposedSignal, mid: float) -> None:
         given = signal.inputs.get("probability")
         raw = float(given) if isinstance(given, int | float) else signal.limit_price + signal.edge
         probability = min(max(raw, 0.0), 1.0)
-        row = self.book.last_at_or_before(signal.market_id, at)
-        mid = None if row is None else self.book.mid(row)
-        market = None if mid is None else (mid if signal.side == "yes" else 1.0 - mid)
+        market = None if math.isnan(mid) else (mid if signal.side == "yes" else 1.0 - mid)
         self.signals.append((signal, probability, market))
 
     def drain(self, now: int) -> None:
-        while self.events and self.events[0].at <= now:
-            event = heapq.heappop(self.events)
-            if event.priority == _SETTLE:
-                self.settle(event.payload)
-            elif event.priority == _ORDER:
-                self.submit(event.payload, event.at)
+        events = self.events
+        while events and events[0][0] <= now:
+            at, priority, _, payload = heapq.heappop(events)
+            if priority == _SETTLE:
+                self.settle(payload)
+            elif priority == _ORDER:
+                signal, row = payload
+                self.submit(signal, row, at)
             else:
-                self.execute(*event.payload)
+                self.execute(*payload)
 
     def settle(self, res: Resolution) -> None:
         self.settled.add(res.market_id)
@@ -334,7 +341,8 @@ class _Replay:
     def reject(self, order: Order, reason: RejectReason, at: datetime) -> None:
         self.rejections.append(Rejection(order, reason, at))
 
-    def submit(self, signal: ProposedSignal, at: int) -> None:
+    def submit(self, signal: ProposedSignal, row: int, at: int) -> None:
+        """Size the order for ``signal`` now; it fills later against quote ``row`` (−1: none)."""
         limit = min(max(to_price(signal.limit_price), ZERO), ONE)
         wanted = math.floor(signal.size_hint) if math.isfinite(signal.size_hint) else 0
         order = Order(
@@ -351,7 +359,7 @@ class _Replay:
         if signal.market_id in self.settled:
             return self.reject(order, "market_resolved", order.submitted_at)
         market = self.markets[signal.market_id]
-        quantity = self.capped(market, signal.side, wanted, limit)
+        quantity = self.capped(market, signal.side, wanted, limit, worst_fee=True)
         if isinstance(quantity, str):
             return self.reject(order, quantity, order.submitted_at)  # type: ignore[arg-type]
         if quantity < wanted:
@@ -364,16 +372,25 @@ class _Replay:
                 expires_at=order.expires_at,
                 reference=order.reference,
             )
-        row = self.book.first_at_or_after(
-            order.market_id, to_us(arrival_time(order, self.config.fills))
-        )
-        if row is None:
+        if row < 0:
             return self.reject(order, "no_quote", order.submitted_at)
-        self.push(self.book.time_us(row), _FILL, (order, self.book.quote(row)))
+        self.push(self.book.time_us(row), _FILL, (order, row))
         return None
 
-    def capped(self, market: MarketInfo, side: Side, wanted: int, price: Decimal) -> int | str:
-        """Contracts allowed by the position cap and the cash, or the reason there are none."""
+    def capped(
+        self,
+        market: MarketInfo,
+        side: Side,
+        wanted: int,
+        price: Decimal,
+        *,
+        worst_fee: bool = False,
+    ) -> int | str:
+        """Contracts allowed by the position cap and the cash, or the reason there are none.
+
+        With ``worst_fee`` the fee is priced at 0.5, where both venues' fees peak: an order sized
+        before its fill price is known can then always pay its fee.
+        """
         held_side, held = self.portfolio.held(market.market_id)
         room = (
             self.config.max_position - held
@@ -385,7 +402,7 @@ class _Replay:
             return "position_limit"
         try:
             while quantity > 0:
-                fee = order_fee(market, price=price, quantity=quantity)
+                fee = order_fee(market, price=HALF if worst_fee else price, quantity=quantity)
                 need = self.portfolio.cash_needed(
                     market_id=market.market_id, side=side, quantity=quantity, price=price, fee=fee
                 )
@@ -396,7 +413,8 @@ class _Replay:
             return "fee_unknown"
         return "insufficient_cash"
 
-    def execute(self, order: Order, quote: Quote) -> None:
+    def execute(self, order: Order, row: int) -> None:
+        quote = self.book.quote(row)
         if order.market_id in self.settled:
             return self.reject(order, "market_resolved", quote.ts)
         market = self.markets[order.market_id]
@@ -417,6 +435,7 @@ class _Replay:
         return None
 
     def marks(self, now: int) -> tuple[Decimal, list[tuple[int, Side, int, Decimal]]]:
+        """Exact value of every open position at its last mid, for the end of the run."""
         positions = self.portfolio.open_positions()
         if not positions:
             return ZERO, []
@@ -432,9 +451,16 @@ class _Replay:
         return total, marked
 
     def record_equity(self, now: int) -> None:
-        value, _ = self.marks(now)
-        cash = self.portfolio.cash
-        self.equity_rows.append((from_us(now), float(cash + value), float(cash), float(value)))
+        # The equity curve feeds float statistics: value positions in floats, all at once.
+        positions = self.portfolio.open_positions()
+        value = 0.0
+        if positions:
+            mids = self.book.last_mids([p.market_id for p in positions], now)
+            signed = np.fromiter((p.contracts for p in positions), np.float64, len(positions))
+            prices = np.where(signed > 0, mids, 1.0 - mids)
+            value = float(np.nansum(np.abs(signed) * prices))
+        cash = float(self.portfolio.cash)
+        self.equity_rows.append((from_us(now), cash + value, cash, value))
 
     def result(self) -> BacktestResult:
         value, marked = self.marks(self.end_us)

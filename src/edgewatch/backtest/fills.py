@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from edgewatch.errors import FeeUnknown, InvalidInput
@@ -48,6 +49,7 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 
 
+@lru_cache(maxsize=65_536)
 def to_price(value: float) -> Decimal:
     """A float probability as the exact decimal it was meant to be (6 decimals)."""
     if not math.isfinite(value):
@@ -240,10 +242,22 @@ def fill_order(
 
 def order_fee(market: MarketInfo, *, price: Decimal, quantity: int) -> Decimal:
     """The venue's taker fee for one order of ``quantity`` contracts; ``FeeUnknown`` if unknown."""
+    return _fee(market.fee_schedule, market.fee_multiplier, market.fee_rate, price, quantity)
+
+
+@lru_cache(maxsize=65_536)
+def _fee(
+    schedule: str | None,
+    multiplier: Decimal | None,
+    rate: Decimal | None,
+    price: Decimal,
+    quantity: int,
+) -> Decimal:
+    # Replays price the same few (price, size) pairs over and over; the fee is a pure function.
     return market_fee(
-        fee_schedule=market.fee_schedule,
-        fee_multiplier=market.fee_multiplier,
-        fee_rate=market.fee_rate,
+        fee_schedule=schedule,
+        fee_multiplier=multiplier,
+        fee_rate=rate,
         price=price,
         contracts=quantity,
     )

@@ -35,6 +35,7 @@ from edgewatch.strategies.base import MarketInfo, Side
 Outcome = Literal["yes", "no", "void"]
 CENT = Decimal("0.01")
 HALF = Decimal("0.5")
+FEE_SHARE = Decimal("1e-10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class Portfolio:
         self.settlements: list[Settlement] = []
         self.fees_paid = ZERO
         self.turnover = ZERO
+        self._open: dict[int, Position] = {}
 
     def position(self, market_id: int) -> Position:
         found = self.positions.get(market_id)
@@ -109,7 +111,14 @@ class Portfolio:
         return (None, 0) if found is None else (found.side, found.held)
 
     def open_positions(self) -> list[Position]:
-        return [p for p in self.positions.values() if p.contracts != 0]
+        """Positions holding contracts, in the order they were opened."""
+        return list(self._open.values())
+
+    def _track(self, pos: Position) -> None:
+        if pos.contracts:
+            self._open.setdefault(pos.market_id, pos)
+        else:
+            self._open.pop(pos.market_id, None)
 
     def cash_needed(
         self, *, market_id: int, side: Side, quantity: int, price: Decimal, fee: Decimal
@@ -131,6 +140,7 @@ class Portfolio:
             self._add(pos, fill, fill.quantity, fill.cash_flow, fill.fee)
         else:
             self._net(pos, fill)
+        self._track(pos)
 
     def _add(self, pos: Position, fill: Fill, quantity: int, cash: Decimal, fee: Decimal) -> None:
         if pos.contracts == 0:
@@ -143,7 +153,7 @@ class Portfolio:
         pos.trade_fees += fee
 
     def _reduce(self, pos: Position, quantity: int, cash: Decimal, fee: Decimal) -> None:
-        pos.cost -= pos.cost * quantity / pos.held
+        pos.cost -= (pos.cost * quantity / pos.held).quantize(FEE_SHARE)
         pos.contracts += -quantity if pos.contracts > 0 else quantity
         pos.trade_cash += cash
         pos.trade_fees += fee
@@ -153,17 +163,16 @@ class Portfolio:
         held_side = pos.side
         assert held_side is not None
         self.cash += pairs  # each YES + NO pair is worth exactly $1, paid at once
-        share = Decimal(pairs) / fill.quantity
-        closing_cash = fill.cash_flow * share + pairs
-        closing_fee = fill.fee * share
+        rest = fill.quantity - pairs
+        # The fee is split pro rata, to 1e-10 so that the two parts add up exactly.
+        closing_fee = (fill.fee * pairs / fill.quantity).quantize(FEE_SHARE)
+        closing_cash = pairs - fill.price * pairs - closing_fee
         self._reduce(pos, pairs, closing_cash, closing_fee)
         if pos.contracts == 0:
             self._close(pos, held_side, fill.filled_at, "netted")
-        rest = fill.quantity - pairs
         if rest:
-            self._add(
-                pos, fill, rest, fill.cash_flow - fill.cash_flow * share, fill.fee - closing_fee
-            )
+            opening_fee = fill.fee - closing_fee
+            self._add(pos, fill, rest, -fill.price * rest - opening_fee, opening_fee)
 
     def _sell(self, pos: Position, fill: Fill) -> None:
         if pos.side != fill.side or fill.quantity > pos.held:
@@ -203,6 +212,7 @@ class Portfolio:
         settlement = Settlement(market.market_id, resolution, at, side, held, payout)
         self.settlements.append(settlement)
         self._close(pos, side, at, "settled")
+        self._track(pos)
         return settlement
 
     def mark(self, pos: Position, yes_mid: Decimal) -> Decimal:
