@@ -31,6 +31,7 @@ T = TypeVar("T")
 BookSide = Literal["bid", "ask", "yes", "no"]
 #: Longest ``RejectedRecord.reason`` we produce (the quarantine column holds 200 characters).
 MAX_REASON_LENGTH = 200
+MAX_MAGNITUDE = Decimal(10) ** 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,10 @@ def decimal_value(value: object, name: str) -> Decimal:
         raise InvalidPayload("wrong_type", f"{name} is not a number: {value!r}") from None
     if not number.is_finite():
         raise InvalidPayload("not_finite", f"{name} is not finite: {value!r}")
+    # Nothing a venue sends us (prices, contract counts, epoch milliseconds) comes near this;
+    # beyond it a float would lose the value or become infinite.
+    if abs(number) > MAX_MAGNITUDE:
+        raise InvalidPayload("out_of_range", f"{name} {value!r} is implausibly large")
     return number
 
 
