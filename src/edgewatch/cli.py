@@ -6,6 +6,8 @@ configuration, bad input, an unreachable database) — never a traceback.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 from typing import Annotated
 
@@ -68,13 +70,22 @@ def _serve(settings: Settings) -> None:
         f"[bold green]Edgewatch[/] is serving on [link]http://{settings.host}:{settings.port}/[/]"
         f"  (API docs at /docs; Ctrl-C to stop)"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal; a stop we asked
+    # for is a clean exit, not a crash.
+    signal.signal(signal.SIGTERM, _stopped)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+    console.print("Edgewatch stopped cleanly.")
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command()
