@@ -288,3 +288,30 @@ def test_fill_cash_flow_includes_the_fee(fill_type: type[Fill]) -> None:
         1, "yes", "buy", 10, 10, Decimal("0.5"), Decimal("0.49"), Decimal("0.18"), at(0), at(0)
     )
     assert fill.cash_flow == Decimal("-5.18")
+
+
+def test_a_window_that_ends_before_the_resolution_marks_the_position() -> None:
+    # Window [0 s, 25 s]: the 30 s resolution is outside it. Last mid (0.55 + 0.57) / 2 = 0.56:
+    # 56.00 − 45.73 = 10.27.
+    result = run_backtest(
+        Scripted([signal(1, 0, "yes", limit=0.45, size=100)]),
+        tick_frame(KALSHI_TICKS),
+        markets=MARKETS,
+        resolutions=[Resolution(1, "yes", at(30))],
+        config=config(end=at(25)),
+    )
+    assert result.settlements == ()
+    assert result.pnl == Decimal("10.27")
+    assert [p.market_id for p in result.unresolved] == [1]
+
+
+def test_signals_before_the_window_start_are_dropped() -> None:
+    result = run_backtest(
+        Scripted([signal(1, 0, "yes", limit=0.45, size=100)]),
+        tick_frame(KALSHI_TICKS),
+        markets=MARKETS,
+        config=config(start=at(5)),
+    )
+    assert result.fills == ()
+    assert result.ticks == len(KALSHI_TICKS) - 1
+    assert any("dropped" in w for w in result.warnings)

@@ -225,7 +225,8 @@ class _Replay:
         assert isinstance(start, datetime) and isinstance(end, datetime)
         if end < start:
             raise InvalidInput("the window ends before it starts")
-        frame = frame.filter(pl.col("tick_ts").is_between(start, end))
+        if config.start is not None or config.end is not None:
+            frame = frame.filter(pl.col("tick_ts").is_between(start, end))
         self.start, self.end = start, end
         self.start_us, self.end_us = to_us(start), to_us(end)
         self.frame = frame
@@ -293,7 +294,7 @@ class _Replay:
         for signal in signals:
             at = to_us(signal.signal_ts)
             if (
-                (since is not None and at <= since)
+                at <= (self.start_us - 1 if since is None else since)
                 or at > now
                 or signal.market_id not in self.markets
             ):
