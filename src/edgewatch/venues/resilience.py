@@ -15,6 +15,9 @@ Other answers raise at once: 404 → ``NotFound``, 401/403 → ``ConfigError`` (
 other 4xx → ``InvalidInput``, a success whose body is not JSON → ``InvalidPayload``.
 
 ``circuit_states()`` reports every live breaker's state for ``/health/ready``.
+
+``ReconnectingStream`` does the same for WebSocket subscriptions: reconnect with backoff,
+resubscribe everything, keepalive pings, and a watchdog that treats silence as a dead stream.
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.sync.client import ClientConnection, connect
 
 from edgewatch.clock import utcnow
 from edgewatch.errors import ConfigError, InvalidInput, InvalidPayload, NotFound, VenueUnavailable
@@ -263,3 +269,138 @@ class ResilientHttp:
             raise InvalidPayload(
                 "invalid_json", f"{self.venue}: {path} did not return JSON"
             ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One stream message as received: the raw text and when it arrived (UTC)."""
+
+    text: str
+    received_at: datetime
+
+
+class ReconnectingStream:
+    """A WebSocket subscription that survives drops, errors and silence.
+
+    ``frames()`` yields every text frame in order. When the connection closes, fails, or stays
+    silent for ``silence_timeout`` seconds (a stalled stream looks alive but says nothing), it
+    reconnects with the retry policy's backoff, sends the subscription for every market
+    subscribed so far (``subscribe_messages``; markets added while connected go out through
+    ``add_messages``), and carries on. ``keepalive`` (Polymarket's
+    ``"PING"``) is sent every ``keepalive_interval`` seconds. ``headers`` is called on every
+    connect, so signed headers carry a fresh timestamp. The breaker sees each failed connect.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        subscribe_messages: Callable[[frozenset[str]], list[str]],
+        breaker: CircuitBreaker,
+        add_messages: Callable[[frozenset[str]], list[str]] | None = None,
+        headers: Callable[[], Mapping[str, str]] | None = None,
+        keepalive: str | None = None,
+        keepalive_interval: float = 10.0,
+        silence_timeout: float = 30.0,
+        open_timeout: float = 10.0,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.url = url
+        self.subscribe_messages = subscribe_messages
+        self.add_messages = add_messages or subscribe_messages
+        self.breaker = breaker
+        self.headers = headers
+        self.keepalive = keepalive
+        self.keepalive_interval = keepalive_interval
+        self.silence_timeout = silence_timeout
+        self.open_timeout = open_timeout
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._markets: set[str] = set()
+        self._connection: ClientConnection | None = None
+        self._lock = threading.Lock()
+        #: How many connections were opened; a test and a health check can watch it.
+        self.connects = 0
+
+    @property
+    def markets(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._markets)
+
+    def subscribe(self, markets: Iterable[str]) -> None:
+        """Add markets; sent at once when connected, and again after every reconnect."""
+        with self._lock:
+            new = frozenset(markets) - self._markets
+            self._markets |= new
+            connection = self._connection
+        if new and connection is not None:
+            try:
+                for message in self.add_messages(new):
+                    connection.send(message)
+            except (ConnectionClosed, OSError):
+                pass  # the reconnect resubscribes everything
+
+    def _connect(self) -> ClientConnection:
+        failures = 0
+        while True:
+            self.breaker.before_call()
+            try:
+                connection = connect(
+                    self.url,
+                    additional_headers=dict(self.headers()) if self.headers else None,
+                    open_timeout=self.open_timeout,
+                    proxy=None,
+                )
+                for message in self.subscribe_messages(self.markets):
+                    connection.send(message)
+            except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed):
+                self.breaker.record_failure()
+                failures += 1
+                if failures >= self.policy.max_attempts:
+                    raise VenueUnavailable(f"{self.url}: cannot connect") from None
+                self._sleep(self.policy.backoff(failures))
+                continue
+            self.breaker.record_success()
+            self.connects += 1
+            with self._lock:
+                self._connection = connection
+            return connection
+
+    def frames(self, *, stop: threading.Event | None = None) -> Iterator[Frame]:
+        """Frames until ``stop`` is set; raises ``VenueUnavailable`` when reconnecting fails."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            connection = self._connect()
+            last_frame = last_ping = self._clock()
+            try:
+                while not stop.is_set():
+                    now = self._clock()
+                    if self.keepalive and now - last_ping >= self.keepalive_interval:
+                        connection.send(self.keepalive)
+                        last_ping = now
+                    if now - last_frame >= self.silence_timeout:
+                        break  # a silent stream is a dead stream
+                    wait = min(
+                        self.keepalive_interval if self.keepalive else self.silence_timeout,
+                        self.silence_timeout - (now - last_frame),
+                    )
+                    try:
+                        message = connection.recv(timeout=max(0.01, wait))
+                    except TimeoutError:
+                        continue
+                    last_frame = self._clock()
+                    text = (
+                        message if isinstance(message, str) else message.decode("utf-8", "replace")
+                    )
+                    if self.keepalive and text.strip().upper() == "PONG":
+                        continue
+                    yield Frame(text, utcnow())
+            except (ConnectionClosed, OSError):
+                self.breaker.record_failure()
+            finally:
+                with self._lock:
+                    self._connection = None
+                connection.close()
