@@ -87,9 +87,7 @@ def normalize_command(
         typer.echo(json.dumps(line, ensure_ascii=False), err=True)
 
 
-def _number(value: str | None, option: str) -> Decimal | None:
-    if value is None:
-        return None
+def _number(value: str, option: str) -> Decimal:
     try:
         number = Decimal(value.strip())
     except InvalidOperation:
@@ -116,9 +114,8 @@ def fees_command(
     _choice(venue, VENUES, "--venue")
     p = _number(price, "--price")
     c = _number(contracts, "--contracts")
-    assert p is not None and c is not None
-    m = _number(multiplier, "--multiplier")
-    r = _number(rate, "--rate")
+    m = None if multiplier is None else _number(multiplier, "--multiplier")
+    r = None if rate is None else _number(rate, "--rate")
     details: dict[str, object] = {
         "venue": venue,
         "price": str(p),

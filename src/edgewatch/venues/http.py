@@ -14,7 +14,7 @@ import httpx
 DEFAULT_TIMEOUT_SECONDS = 10.0
 #: Connecting should be quick; a venue that cannot accept a connection in this time is down.
 MAX_CONNECT_TIMEOUT_SECONDS = 5.0
-USER_AGENT = "edgewatch/0.1 (+https://github.com/edgewatch)"
+USER_AGENT = "edgewatch/0.1"
 
 
 def create_http_client(

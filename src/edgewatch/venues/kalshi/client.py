@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,11 @@ class KalshiSigner(httpx.Auth):
     """Signs every request with an RSA private key (Kalshi API keys)."""
 
     def __init__(
-        self, key_id: str, private_key: rsa.RSAPrivateKey, *, clock: Any = time.time
+        self,
+        key_id: str,
+        private_key: rsa.RSAPrivateKey,
+        *,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.key_id = key_id
         self._key = private_key
