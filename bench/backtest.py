@@ -41,6 +41,8 @@ WINDOW = 20
 ENTRY_Z = 3.0
 REVERSION = 0.5
 MIN_EDGE = 0.01
+#: Expected slippage: the strategy wants its edge to survive paying it.
+SLIPPAGE_ALLOWANCE = 0.01
 SIZE = 10.0
 
 
@@ -49,14 +51,16 @@ class BenchMeanReversion:
     """Fade a mid ``entry_z`` rolling standard deviations away from its ``window``-tick mean.
 
     Vectorised: a few numpy passes per evaluation; Python only builds the few signals. A signal is
-    sent when the z-score crosses the threshold (not on every tick beyond it). Its limit is the
-    expected fair value less ``min_edge``: the worst price still worth paying.
+    sent when the z-score crosses the threshold (not on every tick beyond it) and the expected
+    edge beats ``min_edge`` plus the slippage it expects to pay. Its limit is the expected fair
+    value less ``min_edge``: the worst price still worth paying.
     """
 
     window: int = WINDOW
     entry_z: float = ENTRY_Z
     reversion: float = REVERSION
     min_edge: float = MIN_EDGE
+    slippage_allowance: float = SLIPPAGE_ALLOWANCE
     size: float = SIZE
     ttl_seconds: float = 900.0
 
@@ -102,7 +106,7 @@ class BenchMeanReversion:
                 side, limit, edge = "yes", fair[i] - self.min_edge, fair[i] - ask[i]
             else:
                 side, limit, edge = "no", (1 - fair[i]) - self.min_edge, bid[i] - fair[i]
-            if edge <= self.min_edge or not 0 < limit < 1:
+            if edge <= self.min_edge + self.slippage_allowance or not 0 < limit < 1:
                 continue
             ts = from_us(int(stamp[i]))
             signals.append(
@@ -252,10 +256,10 @@ def python_loop(ticks: pl.DataFrame, markets: Mapping[int, MarketInfo]) -> tuple
         if z is None or before is None:
             continue
         fair = mid + REVERSION * (total[0] / WINDOW - mid)
-        if z <= -ENTRY_Z < before and fair - ask > MIN_EDGE:
+        if z <= -ENTRY_Z < before and fair - ask > MIN_EDGE + SLIPPAGE_ALLOWANCE:
             price, size, side = Decimal(str(ask)) + slip, ask_size, 1
             limit = Decimal(str(round(fair - MIN_EDGE, 6)))
-        elif z >= ENTRY_Z > before and bid - fair > MIN_EDGE:
+        elif z >= ENTRY_Z > before and bid - fair > MIN_EDGE + SLIPPAGE_ALLOWANCE:
             price, size, side = 1 - Decimal(str(bid)) + slip, bid_size, -1
             limit = Decimal(str(round(1 - fair - MIN_EDGE, 6)))
         else:

@@ -346,37 +346,29 @@ class _Replay:
         """Size the order for ``signal`` now; it fills later against quote ``row`` (−1: none)."""
         limit = min(max(to_price(signal.limit_price), ZERO), ONE)
         wanted = math.floor(signal.size_hint) if math.isfinite(signal.size_hint) else 0
+        quantity: int | RejectReason = wanted
+        if wanted < 1:
+            quantity = "too_small"
+        elif signal.market_id in self.settled:
+            quantity = "market_resolved"
+        else:
+            market = self.markets[signal.market_id]
+            quantity = self.capped(market, signal.side, wanted, limit, worst_fee=True)
         order = Order(
             market_id=signal.market_id,
             side=signal.side,
-            quantity=max(wanted, 1),
+            quantity=quantity if isinstance(quantity, int) else max(wanted, 1),
             limit_price=limit,
             submitted_at=from_us(at),
             expires_at=signal.expires_at,
             reference=signal.dedupe_key,
         )
-        if wanted < 1:
-            return self.reject(order, "position_limit", order.submitted_at)
-        if signal.market_id in self.settled:
-            return self.reject(order, "market_resolved", order.submitted_at)
-        market = self.markets[signal.market_id]
-        quantity = self.capped(market, signal.side, wanted, limit, worst_fee=True)
         if isinstance(quantity, str):
-            return self.reject(order, quantity, order.submitted_at)  # type: ignore[arg-type]
-        if quantity < wanted:
-            order = Order(
-                market_id=order.market_id,
-                side=order.side,
-                quantity=quantity,
-                limit_price=limit,
-                submitted_at=order.submitted_at,
-                expires_at=order.expires_at,
-                reference=order.reference,
-            )
-        if row < 0:
-            return self.reject(order, "no_quote", order.submitted_at)
-        self.push(self.book.time_us(row), _FILL, (order, row))
-        return None
+            self.reject(order, quantity, order.submitted_at)
+        elif row < 0:
+            self.reject(order, "no_quote", order.submitted_at)
+        else:
+            self.push(self.book.time_us(row), _FILL, (order, row))
 
     def capped(
         self,
@@ -386,7 +378,7 @@ class _Replay:
         price: Decimal,
         *,
         worst_fee: bool = False,
-    ) -> int | str:
+    ) -> int | RejectReason:
         """Contracts allowed by the position cap and the cash, or the reason there are none.
 
         With ``worst_fee`` the fee is priced at 0.5, where both venues' fees peak: an order sized
@@ -423,7 +415,7 @@ class _Replay:
         if isinstance(outcome, Fill):
             allowed = self.capped(market, order.side, outcome.quantity, outcome.price)
             if isinstance(allowed, str):
-                return self.reject(order, allowed, quote.ts)  # type: ignore[arg-type]
+                return self.reject(order, allowed, quote.ts)
             if allowed < outcome.quantity:
                 outcome = fill_order(
                     order, quote, market=market, config=self.config.fills, max_quantity=allowed

@@ -42,7 +42,7 @@ RejectReason = Literal[
     "position_limit",
     "nothing_to_sell",
     "market_resolved",
-    "window_end",
+    "too_small",
 ]
 
 ZERO = Decimal(0)
