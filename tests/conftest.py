@@ -51,10 +51,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees the developer's EDGEWATCH_* variables or a cached Settings."""
+    kept = ("EDGEWATCH_TEST_", "EDGEWATCH_LIVE_TESTS")
     for name in list(os.environ):
-        if name.startswith("EDGEWATCH_") and not name.startswith("EDGEWATCH_TEST_"):
-            if name != "EDGEWATCH_LIVE_TESTS":
-                monkeypatch.delenv(name)
+        if name.startswith("EDGEWATCH_") and not name.startswith(kept):
+            monkeypatch.delenv(name)
     monkeypatch.setenv("EDGEWATCH_SECRETS_DIR", "/nonexistent-edgewatch-secrets")
     get_settings.cache_clear()
     yield
