@@ -178,3 +178,20 @@ def test_kalshi_subscribe_command_and_added_markets(ws_server: Any) -> None:
     assert first["cmd"] == "subscribe"
     assert first["params"] == {"channels": ["ticker", "trade"], "market_tickers": ["KXA"]}
     assert added["params"]["market_tickers"] == ["KXB"]
+
+
+def test_restart_reconnects_and_resubscribes(ws_server: Any) -> None:
+    def behaviour(connection: ServerConnection, number: int, inbox: list[str]) -> None:
+        wait_for_messages(inbox)
+        connection.send(BOOK_FRAMES[number])
+        threading.Event().wait(2)
+
+    server = ws_server(behaviour)
+    stream = kalshi_stream(url=server.url, breaker=CircuitBreaker("restart-test"), policy=FAST)
+    stream.subscribe(["KXA"])
+    frames = stream.frames()
+    assert next(frames).text == BOOK_FRAMES[0]
+    stream.restart()  # e.g. KalshiBooks reported a sequence gap
+    assert next(frames).text == BOOK_FRAMES[1]
+    assert stream.connects == 2
+    assert all("KXA" in messages[0] for messages in server.received)

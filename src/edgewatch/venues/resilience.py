@@ -343,6 +343,14 @@ class ReconnectingStream:
             except (ConnectionClosed, OSError):
                 pass  # the reconnect resubscribes everything
 
+    def restart(self) -> None:
+        """Drop the connection so ``frames()`` reconnects and resubscribes (after a sequence
+        gap, for example: a new subscription brings fresh snapshots)."""
+        with self._lock:
+            connection = self._connection
+        if connection is not None:
+            connection.close()
+
     def _connect(self) -> ClientConnection:
         failures = 0
         while True:
