@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from edgewatch.errors import InvalidInput
@@ -46,8 +47,13 @@ def market_features(
     if "mid" not in {spec.name for spec in specs} and any(spec.stage > 0 for spec in specs):
         specs.insert(0, feature("mid"))  # later stages read it
         helpers.append("mid")
-    close_time = _close_time_column(markets)
-    frame = ticks.lazy().with_columns(*windows.helper_columns("market_id"), close_time)
+    series = ticks.get_column("market_id")
+    starts, lengths = windows.runs(series)
+    frame = ticks.lazy().with_columns(
+        pl.col("market_id").set_sorted().alias(windows.SERIES),
+        windows.positions(starts, lengths).alias(windows.POSITION),
+        _close_times(series, starts, lengths, markets).alias(CLOSE_TIME),
+    )
     return _apply(frame, specs).drop(helpers).collect()
 
 
@@ -136,11 +142,15 @@ def _mid(suffix: str) -> pl.Expr:
 
 
 def _apply(frame: pl.LazyFrame, specs: Sequence[FeatureSpec]) -> pl.LazyFrame:
+    """Add ``specs`` stage by stage, each stage's helper columns just before it."""
     # Later stages read columns of earlier ones (``mid``), which must exist even if not asked for.
-    stages = sorted({spec.stage for spec in specs})
-    for stage in stages:
-        exprs = [spec.function().alias(spec.name) for spec in specs if spec.stage == stage]
-        frame = frame.with_columns(exprs)
+    for stage in sorted({spec.stage for spec in specs}):
+        staged = [spec for spec in specs if spec.stage == stage]
+        helpers = {name: build for spec in staged for name, build in spec.helpers.items()}
+        if helpers:
+            frame = frame.with_columns(build().alias(name) for name, build in helpers.items())
+        frame = frame.with_columns(spec.function().alias(spec.name) for spec in staged)
+        frame = frame.drop(helpers)
     return frame
 
 
@@ -171,17 +181,16 @@ def _check_sorted(ticks: pl.DataFrame, series: str) -> None:
         raise InvalidInput(f"tick frame must be sorted by ({series}, tick_ts)")
 
 
-def _close_time_column(markets: pl.DataFrame | None) -> pl.Expr:
-    if markets is None or markets.is_empty():
-        return pl.lit(None, dtype=_CLOSE_TIME_TYPE).alias(CLOSE_TIME)
-    known = markets.select("market_id", pl.col("close_time").cast(_CLOSE_TIME_TYPE))
-    return (
-        pl.col("market_id")
-        .replace_strict(
-            known["market_id"],
-            known["close_time"],
-            default=None,
-            return_dtype=_CLOSE_TIME_TYPE,
-        )
-        .alias(CLOSE_TIME)
+def _close_times(
+    series: pl.Series, starts: np.ndarray, lengths: np.ndarray, markets: pl.DataFrame | None
+) -> pl.Series:
+    """Each tick's market close time: one lookup per market, repeated over its ticks."""
+    if markets is None or markets.is_empty() or series.is_empty():
+        return pl.Series(values=[None] * series.len(), dtype=_CLOSE_TIME_TYPE)
+    known = markets.select("market_id", pl.col("close_time").cast(pl.Int64))
+    by_market = dict(zip(known["market_id"].to_list(), known["close_time"].to_list(), strict=True))
+    per_run = [by_market.get(market) for market in series.gather(starts).to_list()]
+    microseconds = pl.Series(per_run, dtype=pl.Int64).gather(
+        np.repeat(np.arange(starts.size), lengths)
     )
+    return microseconds.cast(_CLOSE_TIME_TYPE)

@@ -8,6 +8,8 @@ quote from its future. The B market's mid is first put on A's scale: itself for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from edgewatch.features import windows
@@ -19,13 +21,25 @@ def price_gap() -> pl.Expr:
     return _GAP
 
 
+Helpers = dict[str, Callable[[], pl.Expr]]
+
+
+def gap_mean_helper(window: int) -> Helpers:
+    return {f"_gap_mean_{window}t": lambda: windows.rolling_mean(_GAP, window)}
+
+
+def gap_std_helper(window: int) -> Helpers:
+    return {f"_gap_std_{window}t": lambda: windows.rolling_std(_GAP, window)}
+
+
 def gap_mean(window: int) -> pl.Expr:
-    return windows.require(window, windows.rolling_mean(_GAP, window))
+    return windows.require(window, pl.col(f"_gap_mean_{window}t"))
 
 
 def gap_zscore(window: int) -> pl.Expr:
-    deviation = _GAP - windows.rolling_mean(_GAP, window)
-    return windows.require(window, windows.safe_ratio(deviation, windows.rolling_std(_GAP, window)))
+    deviation = _GAP - pl.col(f"_gap_mean_{window}t")
+    ratio = windows.safe_ratio(deviation, pl.col(f"_gap_std_{window}t"))
+    return windows.require(window, ratio)
 
 
 def lead_lag(window: int) -> pl.Expr:

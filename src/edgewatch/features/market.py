@@ -11,6 +11,7 @@ expected payout, not a 100 % return, and ratios blow up near the bounds where th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import polars as pl
 
@@ -55,25 +56,40 @@ def mid_return(horizon: int) -> pl.Expr:
     return windows.require(horizon + 1, windows.change(_MID, horizon))
 
 
-def _move_std(window: int) -> pl.Expr:
-    return windows.rolling_std(windows.change(_MID, 1).fill_null(0.0), window)
+Helpers = dict[str, Callable[[], pl.Expr]]
+
+
+# Rolling statistics are materialised once as helper columns (see ``compute``): each is one
+# per-market pass, and several features read the same one.
+def move_std_helper(window: int) -> Helpers:
+    moves = windows.change(_MID, 1).fill_null(0.0)
+    return {f"_move_std_{window}t": lambda: windows.rolling_std(moves, window)}
+
+
+def mid_mean_helper(window: int) -> Helpers:
+    return {f"_mid_mean_{window}t": lambda: windows.rolling_mean(_MID, window)}
+
+
+def mid_std_helper(window: int) -> Helpers:
+    return {f"_mid_std_{window}t": lambda: windows.rolling_std(_MID, window)}
 
 
 def volatility(window: int) -> pl.Expr:
-    return windows.require(window + 1, _move_std(window))
+    return windows.require(window + 1, pl.col(f"_move_std_{window}t"))
 
 
 def momentum(window: int) -> pl.Expr:
     # The move over the window in units of what noise alone would move it: a t-statistic.
-    expected_noise = _move_std(window) * math.sqrt(window)
+    expected_noise = pl.col(f"_move_std_{window}t") * math.sqrt(window)
     ratio = windows.safe_ratio(windows.change(_MID, window), expected_noise)
     return windows.require(window + 1, ratio)
 
 
 def mid_mean(window: int) -> pl.Expr:
-    return windows.require(window, windows.rolling_mean(_MID, window))
+    return windows.require(window, pl.col(f"_mid_mean_{window}t"))
 
 
 def mid_zscore(window: int) -> pl.Expr:
-    deviation = _MID - windows.rolling_mean(_MID, window)
-    return windows.require(window, windows.safe_ratio(deviation, windows.rolling_std(_MID, window)))
+    deviation = _MID - pl.col(f"_mid_mean_{window}t")
+    ratio = windows.safe_ratio(deviation, pl.col(f"_mid_std_{window}t"))
+    return windows.require(window, ratio)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
@@ -32,6 +32,8 @@ class FeatureSpec:
     function: Callable[[], pl.Expr]
     #: Features of a later stage may read columns of earlier stages (``mid``).
     stage: int = 1
+    #: Helper columns (rolling statistics) this feature reads, computed once before its stage.
+    helpers: dict[str, Callable[[], pl.Expr]] = field(default_factory=dict)
 
 
 PROBABILITY = "probability"
@@ -41,159 +43,184 @@ RATIO = "dimensionless"
 
 FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
-        "mid",
-        "1",
-        "market",
-        PROBABILITY,
-        "Midpoint of bid and ask; the last trade price when either side is missing.",
-        market.mid,
+        name="mid",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description="Midpoint of bid and ask; the last trade price when either side is missing.",
+        function=market.mid,
         stage=0,
     ),
     FeatureSpec(
-        "spread",
-        "1",
-        "market",
-        PROBABILITY,
-        "Ask minus bid; null when either side is missing. Never negative for a valid quote.",
-        market.spread,
+        name="spread",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description=(
+            "Ask minus bid; null when either side is missing. Never negative for a valid quote."
+        ),
+        function=market.spread,
         stage=0,
     ),
     FeatureSpec(
-        "time_to_close",
-        "1",
-        "market",
-        SECONDS,
-        "Seconds from the tick to the market's scheduled close (negative after it); null when "
-        "the close time is unknown.",
-        market.time_to_close,
+        name="time_to_close",
+        version="1",
+        group="market",
+        unit=SECONDS,
+        description=(
+            "Seconds from the tick to the market's scheduled close (negative after it); null "
+            "when the close time is unknown."
+        ),
+        function=market.time_to_close,
         stage=0,
     ),
     FeatureSpec(
-        "volume_traded_20t",
-        "1",
-        "market",
-        CONTRACTS,
-        "Contracts traded over the last 20 ticks (change of the cumulative volume).",
-        lambda: market.volume_traded(20),
+        name="volume_traded_20t",
+        version="1",
+        group="market",
+        unit=CONTRACTS,
+        description="Contracts traded over the last 20 ticks (change of the cumulative volume).",
+        function=lambda: market.volume_traded(20),
         stage=0,
     ),
     FeatureSpec(
-        "volume_change_20t",
-        "1",
-        "market",
-        "log ratio",
-        "log(1 + traded over the last 20 ticks) − log(1 + traded over the 20 before): "
-        "positive when trading picks up.",
-        lambda: market.volume_change(20),
+        name="volume_change_20t",
+        version="1",
+        group="market",
+        unit="log ratio",
+        description=(
+            "log(1 + traded over the last 20 ticks) − log(1 + traded over the 20 before): "
+            "positive when trading picks up."
+        ),
+        function=lambda: market.volume_change(20),
         stage=0,
     ),
     FeatureSpec(
-        "distance_from_bound",
-        "1",
-        "market",
-        PROBABILITY,
-        "min(mid, 1 − mid): how far the price is from certainty either way.",
-        market.distance_from_bound,
+        name="distance_from_bound",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description="min(mid, 1 − mid): how far the price is from certainty either way.",
+        function=market.distance_from_bound,
     ),
     FeatureSpec(
-        "return_1t",
-        "1",
-        "market",
-        PROBABILITY,
-        "Change of mid since the previous tick.",
-        lambda: market.mid_return(1),
+        name="return_1t",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description="Change of mid since the previous tick.",
+        function=lambda: market.mid_return(1),
     ),
     FeatureSpec(
-        "return_5t",
-        "1",
-        "market",
-        PROBABILITY,
-        "Change of mid over the last 5 ticks.",
-        lambda: market.mid_return(5),
+        name="return_5t",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description="Change of mid over the last 5 ticks.",
+        function=lambda: market.mid_return(5),
     ),
     FeatureSpec(
-        "return_20t",
-        "1",
-        "market",
-        PROBABILITY,
-        "Change of mid over the last 20 ticks.",
-        lambda: market.mid_return(20),
+        name="return_20t",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description="Change of mid over the last 20 ticks.",
+        function=lambda: market.mid_return(20),
     ),
     FeatureSpec(
-        "volatility_20t",
-        "1",
-        "market",
-        PROBABILITY,
-        "Sample standard deviation of the last 20 one-tick mid changes. Never negative.",
-        lambda: market.volatility(20),
+        name="volatility_20t",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description=(
+            "Sample standard deviation of the last 20 one-tick mid changes. Never negative."
+        ),
+        function=lambda: market.volatility(20),
+        helpers=market.move_std_helper(20),
     ),
     FeatureSpec(
-        "momentum_20t",
-        "1",
-        "market",
-        RATIO,
-        "return_20t ÷ (volatility_20t × √20): the move over 20 ticks in units of the move noise "
-        "alone would make; null when the price did not vary.",
-        lambda: market.momentum(20),
+        name="momentum_20t",
+        version="1",
+        group="market",
+        unit=RATIO,
+        description=(
+            "return_20t ÷ (volatility_20t × √20): the move over 20 ticks in units of the move"
+            " noise alone would make; null when the price did not vary."
+        ),
+        function=lambda: market.momentum(20),
+        helpers=market.move_std_helper(20),
     ),
     FeatureSpec(
-        "mid_mean_20t",
-        "1",
-        "market",
-        PROBABILITY,
-        "Mean of mid over the last 20 ticks.",
-        lambda: market.mid_mean(20),
+        name="mid_mean_20t",
+        version="1",
+        group="market",
+        unit=PROBABILITY,
+        description="Mean of mid over the last 20 ticks.",
+        function=lambda: market.mid_mean(20),
+        helpers=market.mid_mean_helper(20),
     ),
     FeatureSpec(
-        "mid_zscore_20t",
-        "1",
-        "market",
-        RATIO,
-        "(mid − mid_mean_20t) ÷ standard deviation of mid over the last 20 ticks; null when flat.",
-        lambda: market.mid_zscore(20),
+        name="mid_zscore_20t",
+        version="1",
+        group="market",
+        unit=RATIO,
+        description=(
+            "(mid − mid_mean_20t) ÷ standard deviation of mid over the last 20 ticks; null "
+            "when flat."
+        ),
+        function=lambda: market.mid_zscore(20),
+        helpers={**market.mid_mean_helper(20), **market.mid_std_helper(20)},
     ),
     FeatureSpec(
-        "price_gap",
-        "1",
-        "pair",
-        PROBABILITY,
-        "mid_a − mid_b for a same link, mid_a − (1 − mid_b) for a complement link: positive "
-        "when A prices the question higher.",
-        cross_venue.price_gap,
+        name="price_gap",
+        version="1",
+        group="pair",
+        unit=PROBABILITY,
+        description=(
+            "mid_a − mid_b for a same link, mid_a − (1 − mid_b) for a complement link: "
+            "positive when A prices the question higher."
+        ),
+        function=cross_venue.price_gap,
     ),
     FeatureSpec(
-        "gap_mean_50t",
-        "1",
-        "pair",
-        PROBABILITY,
-        "Mean of price_gap over the last 50 points of the pair timeline.",
-        lambda: cross_venue.gap_mean(50),
+        name="gap_mean_50t",
+        version="1",
+        group="pair",
+        unit=PROBABILITY,
+        description="Mean of price_gap over the last 50 points of the pair timeline.",
+        function=lambda: cross_venue.gap_mean(50),
+        helpers=cross_venue.gap_mean_helper(50),
     ),
     FeatureSpec(
-        "gap_zscore_50t",
-        "1",
-        "pair",
-        RATIO,
-        "(price_gap − gap_mean_50t) ÷ standard deviation of price_gap over the same 50 points; "
-        "null when the gap did not vary.",
-        lambda: cross_venue.gap_zscore(50),
+        name="gap_zscore_50t",
+        version="1",
+        group="pair",
+        unit=RATIO,
+        description=(
+            "(price_gap − gap_mean_50t) ÷ standard deviation of price_gap over the same 50 "
+            "points; null when the gap did not vary."
+        ),
+        function=lambda: cross_venue.gap_zscore(50),
+        helpers={**cross_venue.gap_mean_helper(50), **cross_venue.gap_std_helper(50)},
     ),
     FeatureSpec(
-        "lead_lag_30t",
-        "1",
-        "pair",
-        "correlation difference in [-2, 2]",
-        "corr(A's previous move, B's move) − corr(B's previous move, A's move) over the last "
-        "30 timeline points: positive when A leads and B follows.",
-        lambda: cross_venue.lead_lag(30),
+        name="lead_lag_30t",
+        version="1",
+        group="pair",
+        unit="correlation difference in [-2, 2]",
+        description=(
+            "corr(A's previous move, B's move) − corr(B's previous move, A's move) over the "
+            "last 30 timeline points: positive when A leads and B follows."
+        ),
+        function=lambda: cross_venue.lead_lag(30),
     ),
     FeatureSpec(
-        "quote_age",
-        "1",
-        "pair",
-        SECONDS,
-        "Age of the older of the two quotes paired at this point.",
-        cross_venue.quote_age,
+        name="quote_age",
+        version="1",
+        group="pair",
+        unit=SECONDS,
+        description="Age of the older of the two quotes paired at this point.",
+        function=cross_venue.quote_age,
         stage=0,
     ),
 )

@@ -18,6 +18,7 @@ Windows are counted in rows (ticks); a value is null until its series has a full
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 #: Helper columns: the series key, and each row's 0-based position inside its series.
@@ -28,12 +29,28 @@ POSITION = "_position"
 TINY = 1e-12
 
 
+def runs(series: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Start index and length of each run of equal values in a sorted ``series``."""
+    values = series.to_numpy()
+    if values.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    lengths = np.diff(np.r_[starts, values.size])
+    return starts.astype(np.int64), lengths.astype(np.int64)
+
+
+def positions(starts: np.ndarray, lengths: np.ndarray) -> pl.Series:
+    """Each row's position inside its run, from ``runs``."""
+    total = int(lengths.sum())
+    return pl.Series(np.arange(total, dtype=np.int64) - np.repeat(starts, lengths))
+
+
 def helper_columns(series_column: str) -> list[pl.Expr]:
     """``SERIES`` and ``POSITION`` for a frame sorted by ``series_column`` (then time)."""
     index = pl.int_range(pl.len(), dtype=pl.Int64)
     starts = pl.col(series_column) != pl.col(series_column).shift(1)
     first = pl.when(starts.fill_null(True)).then(index).otherwise(None).forward_fill()
-    return [pl.col(series_column).alias(SERIES), (index - first).alias(POSITION)]
+    return [pl.col(series_column).set_sorted().alias(SERIES), (index - first).alias(POSITION)]
 
 
 def _per_series(expr: pl.Expr) -> pl.Expr:
