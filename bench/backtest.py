@@ -189,7 +189,8 @@ def random_data(n: int, seed: int) -> tuple[pl.DataFrame, dict[int, MarketInfo],
     group_start = np.maximum.accumulate(group_start)
     walk[order] -= (np.cumsum(steps[order]) - steps[order])[group_start]
     drift = rng.normal(0, 1, n_markets + 1)[market]
-    mid = 1 / (1 + np.exp(-(drift + walk * 0.2)))
+    # A drifting true mid, quoted with noise: the kind of wiggle mean reversion fades.
+    mid = np.clip(1 / (1 + np.exp(-(drift + walk * 0.2))) + rng.normal(0, 0.01, n), 0.02, 0.98)
     half = rng.choice([0.005, 0.01, 0.015], n)
     bid = np.clip(np.round(mid - half, 2), 0.01, 0.97)
     ask = np.clip(np.maximum(np.round(mid + half, 2), bid + 0.01), 0.02, 0.99)
