@@ -25,6 +25,7 @@ from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
 from edgewatch.venues.cli import app as venues_app
 from edgewatch.venues.cli import fees_command
+from edgewatch.venues.sim.cli import app as sim_app
 
 app = typer.Typer(
     name="edgewatch",
@@ -38,6 +39,7 @@ pipeline_app = typer.Typer(help="Run and inspect pipelines.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(venues_app, name="venues")
+app.add_typer(sim_app, name="sim")
 app.command("fees")(fees_command)
 console = Console()
 

@@ -406,6 +406,7 @@ class SimWorld:
                         }
                         for listing in event.listings.values()
                         for m in listing.mispricings
+                        if m.end_step > first and m.start_step <= last
                     ],
                     "corrupt_quotes": corrupt,
                 }
