@@ -371,3 +371,15 @@ def test_kalshi_series_fee_terms_reach_the_markets() -> None:
         page, received_at=NOW, fee_multipliers={"KXELONMARS": kalshi.fee_multiplier_of(flat)}
     )
     assert {m.fee_schedule for m in unknown.of_type(MarketRecord)} == {None}
+
+
+def test_polymarket_closed_market_awaiting_uma_is_pending() -> None:
+    market = load("polymarket/gamma_get_market_sports_closed.json")
+    market["umaResolutionStatus"] = "disputed"
+    [record] = polymarket.parse_market(market, received_at=NOW).of_type(MarketRecord)
+    assert (record.status, record.resolution, record.resolved_at) == (
+        "pending_resolution",
+        None,
+        None,
+    )
+    assert record.title.endswith(" — FaZe")

@@ -181,7 +181,7 @@ def test_polymarket_gamma_market_decodes_json_in_json_fields() -> None:
     [market] = result.of_type(MarketRecord)
     [tick] = result.of_type(TickRecord)
     assert market.venue_market_id == json.loads(raw["clobTokenIds"])[0]
-    assert market.title == raw["question"]
+    assert market.title == f"{raw['question']} — Up"  # YES means the first outcome wins
     assert market.status == "open"
     assert market.event_id == raw["events"][0]["id"]
     assert market.fee_rate is None  # fees enabled, no feeSchedule: unknown, fail closed

@@ -1,16 +1,18 @@
 """Polymarket Gamma, CLOB and market-channel WebSocket payloads → normalised records (pure).
 
 Identity: a Polymarket market is keyed by the CLOB token id of its first outcome (``Yes`` on a
-yes/no market). Every CLOB and WebSocket message is per token, so ticks are keyed the same way
-without any lookup; messages about the second outcome's token are keyed by that token.
+yes/no market). YES means "the first outcome wins"; when that outcome is not ``Yes`` its name is
+appended to the title (``"FaZe vs illwill — FaZe"``). Every CLOB and WebSocket message is per
+token, so ticks are keyed the same way without any lookup; messages about the second outcome's
+token are keyed by that token (subscribe to first-outcome tokens: the other book mirrors it).
 
 Wire facts handled here:
 
 - Gamma's ``outcomes``, ``outcomePrices`` and ``clobTokenIds`` are JSON strings inside JSON.
 - Book levels arrive in no promised order: the best bid is the highest, the best ask the lowest.
-- Lifecycle: open (active, not closed) → closed → pending_resolution (closed, outcome prices not
-  yet final) → resolved yes/no (prices 1/0 or 0/1, or UMA status ``resolved``) or void (50/50),
-  with the resolution time from ``closedTime``, else ``umaEndDate``.
+- Lifecycle: open (active, not closed) → closed → pending_resolution (closed, and the outcome
+  prices not final or the UMA resolution only proposed or disputed) → resolved yes/no (prices
+  1/0 or 0/1) or void (50/50), with the resolution time from ``closedTime``, else ``umaEndDate``.
 - Fees: ``feeSchedule.rate`` when its ``exponent`` is 1 (the formula ``venues.fees`` implements),
   0 when ``feesEnabled`` is false, otherwise unknown (``None``: no trade signals).
 """
@@ -83,6 +85,8 @@ def _outcome_state(
 ) -> tuple[MarketStatus, Resolution | None]:
     if not closed:
         return "open", None
+    if uma_status is not None and uma_status != "resolved":
+        return "pending_resolution", None  # proposed or disputed: the outcome may still change
     if prices is not None and len(prices) == 2:
         if prices == [1.0, 0.0]:
             return "resolved", "yes"
@@ -126,6 +130,10 @@ def gamma_market_record(
         event_id = optional_str(as_mapping(events[0], "events[]"), "id")
     tick = market.get("orderPriceMinTickSize")
     rate = fee_rate(market)
+    first_outcome = str(outcomes[0]).strip()
+    if first_outcome and first_outcome.lower() != "yes":
+        # YES here means "the first outcome wins": say which, or "Up or Down" reads as nothing.
+        title = f"{title} — {first_outcome}"
     return MarketRecord(
         venue=VENUE,
         venue_market_id=tokens[0],
