@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from edgewatch.observability.metrics import REGISTRY
 from edgewatch.venues.base import MarketRecord, TickRecord
+from edgewatch.venues.kalshi import frames as kalshi_frames
 from edgewatch.venues.kalshi import parsing as kalshi
 from edgewatch.venues.normalize import unwrap_recording
+from edgewatch.venues.polymarket import frames as polymarket_frames
 from edgewatch.venues.polymarket import parsing as polymarket
 from edgewatch.venues.records import (
     BookUpdateRecord,
@@ -44,7 +46,7 @@ PARSERS: dict[str, Callable[[Any], ParseResult]] = {
     "kalshi.trades": kalshi.parse_trades,
     "kalshi.candlesticks": lambda b: kalshi.parse_candlesticks(b, market_id="M"),
     "kalshi.status": lambda b: kalshi.parse_exchange_status(b, received_at=NOW),
-    "kalshi.ws": lambda b: kalshi.parse_ws_frame(b, received_at=NOW),
+    "kalshi.ws": lambda b: kalshi_frames.parse_ws_frame(b, received_at=NOW),
     "polymarket.markets": lambda b: polymarket.parse_markets(b, received_at=NOW),
     "polymarket.market": lambda b: polymarket.parse_market(b, received_at=NOW),
     "polymarket.events": lambda b: polymarket.parse_events(b, received_at=NOW),
@@ -53,7 +55,7 @@ PARSERS: dict[str, Callable[[Any], ParseResult]] = {
         b, token_id="T", key="mid", source="midpoint", received_at=NOW
     ),
     "polymarket.history": lambda b: polymarket.parse_prices_history(b, token_id="T"),
-    "polymarket.ws": lambda b: polymarket.parse_ws_frame(b, received_at=NOW),
+    "polymarket.ws": lambda b: polymarket_frames.parse_ws_frame(b, received_at=NOW),
 }
 
 # (parser, fixture, line of a .jsonl fixture or None)
@@ -254,10 +256,10 @@ def test_kalshi_ws_delta_and_snapshot_keep_sequence() -> None:
         "seq": 8,
         "msg": {"market_ticker": "M", "price_dollars": "0.96", "delta_fp": "-54.00", "side": "yes"},
     }
-    [book, tick] = kalshi.parse_ws_frame(snapshot, received_at=NOW).records
+    [book, tick] = kalshi_frames.parse_ws_frame(snapshot, received_at=NOW).records
     assert isinstance(book, OrderBookRecord) and book.seq == 7
     assert isinstance(tick, TickRecord) and tick.ask == 0.46
-    [update] = kalshi.parse_ws_frame(delta, received_at=NOW).records
+    [update] = kalshi_frames.parse_ws_frame(delta, received_at=NOW).records
     assert update == BookUpdateRecord("kalshi", "M", NOW, "yes", 0.96, -54.0, False, 8)
 
 
@@ -292,7 +294,7 @@ def test_polymarket_price_change_batched_and_legacy_shapes() -> None:
         "timestamp": "1757908892351",
         "changes": [{"price": "0.4", "side": "SELL", "size": "3"}],
     }
-    result = polymarket.parse_ws_frame(batched, received_at=NOW)
+    result = polymarket_frames.parse_ws_frame(batched, received_at=NOW)
     updates = result.of_type(BookUpdateRecord)
     assert [(u.venue_market_id, u.side, u.price, u.size) for u in updates] == [
         ("A", "bid", 0.5, 200.0),
@@ -303,7 +305,7 @@ def test_polymarket_price_change_batched_and_legacy_shapes() -> None:
         ("A", 0.5, None),
         ("B", None, 0.5),
     ]
-    [update] = polymarket.parse_ws_frame(legacy, received_at=NOW).records
+    [update] = polymarket_frames.parse_ws_frame(legacy, received_at=NOW).records
     assert isinstance(update, BookUpdateRecord)
     assert (update.venue_market_id, update.side, update.price) == ("A", "ask", 0.4)
 
@@ -318,11 +320,11 @@ def test_polymarket_market_resolved_and_unknown_event() -> None:
         "winning_outcome": "No",
         "timestamp": "1766790415550",
     }
-    [record] = polymarket.parse_ws_frame(resolved, received_at=NOW).records
+    [record] = polymarket_frames.parse_ws_frame(resolved, received_at=NOW).records
     assert (record.venue_market_id, record.resolution) == ("Y", "no")  # type: ignore[union-attr]
-    result = polymarket.parse_ws_frame({"event_type": "surprise"}, received_at=NOW)
+    result = polymarket_frames.parse_ws_frame({"event_type": "surprise"}, received_at=NOW)
     assert result.rejected[0].reason.startswith("unknown_enum")
-    assert polymarket.parse_ws_frame("PONG", received_at=NOW).rejected == []
+    assert polymarket_frames.parse_ws_frame("PONG", received_at=NOW).rejected == []
 
 
 def test_polymarket_fee_schedule_with_other_exponent_is_unknown() -> None:

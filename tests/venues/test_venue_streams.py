@@ -12,7 +12,7 @@ import pytest
 from websockets.sync.server import Server, ServerConnection, serve
 
 from edgewatch.venues.kalshi.stream import kalshi_stream
-from edgewatch.venues.polymarket.parsing import parse_ws_frame
+from edgewatch.venues.polymarket.frames import parse_ws_frame
 from edgewatch.venues.polymarket.stream import polymarket_stream
 from edgewatch.venues.records import OrderBookRecord
 from edgewatch.venues.resilience import CircuitBreaker, RetryPolicy

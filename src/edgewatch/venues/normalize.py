@@ -20,7 +20,9 @@ from typing import Any, Literal, get_args
 
 from edgewatch.errors import InvalidInput
 from edgewatch.venues.base import MarketRecord, TickRecord
+from edgewatch.venues.kalshi import frames as kalshi_frames
 from edgewatch.venues.kalshi import parsing as kalshi
+from edgewatch.venues.polymarket import frames as polymarket_frames
 from edgewatch.venues.polymarket import parsing as polymarket
 from edgewatch.venues.records import (
     BookUpdateRecord,
@@ -119,7 +121,9 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ("kalshi", "status"): lambda body, ctx: kalshi.parse_exchange_status(
         body, received_at=ctx.received_at
     ),
-    ("kalshi", "ws"): lambda body, ctx: kalshi.parse_ws_frame(body, received_at=ctx.received_at),
+    ("kalshi", "ws"): lambda body, ctx: kalshi_frames.parse_ws_frame(
+        body, received_at=ctx.received_at
+    ),
     ("polymarket", "events"): lambda body, ctx: polymarket.parse_events(
         body, received_at=ctx.received_at
     ),
@@ -137,7 +141,7 @@ PARSERS: dict[tuple[str, str], Parser] = {
     ),
     ("polymarket", "midpoint"): _polymarket_price("mid", "midpoint"),
     ("polymarket", "price"): _polymarket_price("price", "price"),
-    ("polymarket", "ws"): lambda body, ctx: polymarket.parse_ws_frame(
+    ("polymarket", "ws"): lambda body, ctx: polymarket_frames.parse_ws_frame(
         body, received_at=ctx.received_at
     ),
 }

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from edgewatch.venues.kalshi.parsing import VENUE, book_tick, parse_ws_frame
+from edgewatch.venues.kalshi.frames import parse_ws_frame
+from edgewatch.venues.kalshi.parsing import VENUE, book_tick
 from edgewatch.venues.records import Batch, BookUpdateRecord, OrderBookRecord, ParseResult
 
 

@@ -1,6 +1,6 @@
 """Kalshi Trade API v2 payloads → normalised records (pure functions, no I/O).
 
-Each ``parse_*`` takes a response body exactly as Kalshi sent it (decoded JSON) and returns a
+Each ``parse_*`` takes a REST response body exactly as Kalshi sent it (decoded JSON) and returns a
 ``ParseResult``; a bad record is quarantined and the rest of the body still parses. No exception
 escapes for any JSON input.
 
@@ -35,7 +35,6 @@ from edgewatch.venues.base import (
 )
 from edgewatch.venues.records import (
     Batch,
-    BookUpdateRecord,
     CandleRecord,
     EventRecord,
     ExchangeStatusRecord,
@@ -47,7 +46,6 @@ from edgewatch.venues.records import (
     as_list,
     as_mapping,
     decimal_value,
-    int_value,
     optional_bool,
     optional_str,
     optional_time,
@@ -77,7 +75,6 @@ _STATUSES: dict[str, MarketStatus] = {
 _RESULTS: dict[str, Resolution] = {"yes": "yes", "no": "no", "void": "void"}
 #: Fee types whose charge is the quadratic formula in ``venues.fees``; others fail closed.
 QUADRATIC_FEE_TYPES = frozenset({"quadratic", "quadratic_with_maker_fees"})
-_CONTROL_FRAMES = frozenset({"subscribed", "unsubscribed", "ok", "error", "list_subscriptions"})
 
 
 # --- wire values ---------------------------------------------------------------------------------
@@ -103,14 +100,14 @@ def count(raw: Mapping[str, Any], base: str) -> float | None:
     return None if value is None else size_value(value, base)
 
 
-def _quote(value: float | None, *, is_ask: bool = False) -> float | None:
+def quote(value: float | None, *, is_ask: bool = False) -> float | None:
     # Kalshi reports an empty side as 0 (and an empty ask as 1 = "buy YES for a dollar").
     if value is None or value <= 0.0 or (is_ask and value >= 1.0):
         return None
     return value
 
 
-def _sizes_only_with_prices(tick: TickRecord) -> TickRecord:
+def sizes_only_with_prices(tick: TickRecord) -> TickRecord:
     # A size quoted for an empty side (Kalshi sends 0) is not a level: drop it with the price.
     return replace(
         tick,
@@ -224,14 +221,14 @@ def market_tick(raw: object, *, received_at: datetime) -> TickRecord | None:
         venue=VENUE,
         venue_market_id=required_str(market, "ticker"),
         ts=optional_time(market, "updated_time") or received_at,
-        bid=_quote(price(market, "yes_bid")),
-        ask=_quote(price(market, "yes_ask"), is_ask=True),
-        last=_quote(price(market, "last_price")),
+        bid=quote(price(market, "yes_bid")),
+        ask=quote(price(market, "yes_ask"), is_ask=True),
+        last=quote(price(market, "last_price")),
         volume=count(market, "volume"),
         bid_size=count(market, "yes_bid_size"),
         ask_size=count(market, "yes_ask_size"),
     )
-    tick = _sizes_only_with_prices(tick)
+    tick = sizes_only_with_prices(tick)
     if tick.bid is None and tick.ask is None and tick.last is None:
         return None
     check_tick(tick)
@@ -584,103 +581,4 @@ def parse_exchange_status(body: object, *, received_at: datetime) -> ParseResult
     record = batch.attempt("exchange_status", body, parse)
     if record is not None:
         batch.add(record)
-    return batch.result
-
-
-# --- WebSocket -----------------------------------------------------------------------------------
-
-
-def _ws_tick(msg: Mapping[str, Any], *, received_at: datetime) -> TickRecord | None:
-    tick = TickRecord(
-        venue=VENUE,
-        venue_market_id=required_str(msg, "market_ticker"),
-        ts=optional_time(msg, "ts") or received_at,
-        bid=_quote(price(msg, "yes_bid")),
-        ask=_quote(price(msg, "yes_ask"), is_ask=True),
-        last=_quote(price(msg, "price")),
-        volume=count(msg, "volume"),
-        bid_size=count(msg, "yes_bid_size"),
-        ask_size=count(msg, "yes_ask_size"),
-    )
-    tick = _sizes_only_with_prices(tick)
-    if tick.bid is None and tick.ask is None and tick.last is None:
-        return None
-    check_tick(tick)
-    return tick
-
-
-def _delta(msg: Mapping[str, Any], *, seq: int | None, received_at: datetime) -> BookUpdateRecord:
-    side = required_str(msg, "side")
-    if side not in ("yes", "no"):
-        raise InvalidPayload("unknown_enum", f"unknown book side {side!r}")
-    level_price = price(msg, "price")
-    if level_price is None:
-        raise InvalidPayload("missing_field", "price is missing")
-    change = msg.get("delta_fp", msg.get("delta"))
-    if change is None:
-        raise InvalidPayload("missing_field", "delta is missing")
-    return BookUpdateRecord(
-        venue=VENUE,
-        venue_market_id=required_str(msg, "market_ticker"),
-        ts=optional_time(msg, "ts") or received_at,
-        side="yes" if side == "yes" else "no",
-        price=level_price,
-        size=float(decimal_value(change, "delta")),
-        absolute=False,
-        seq=seq,
-    )
-
-
-def parse_ws_frame(frame: object, *, received_at: datetime) -> ParseResult:
-    """One WebSocket frame: ``ticker``, ``trade``, ``orderbook_snapshot``, ``orderbook_delta``.
-
-    Control frames (``subscribed``, ``ok``, ``error``...) produce nothing; any other type is
-    quarantined as ``unknown_enum``.
-    """
-    batch = Batch(VENUE)
-    try:
-        envelope = as_mapping(frame, "frame")
-        kind = required_str(envelope, "type")
-        if kind in _CONTROL_FRAMES:
-            return batch.result
-        msg = as_mapping(required(envelope, "msg"), "msg")
-        seq_raw = envelope.get("seq")
-        seq = None if seq_raw is None else int_value(seq_raw, "seq")
-    except InvalidPayload as exc:
-        batch.reject("ws_frame", exc.reason, frame, exc.message)
-        return batch.result
-    if kind == "ticker" or kind == "ticker_v2":
-        tick = batch.attempt("tick", frame, lambda _: _ws_tick(msg, received_at=received_at))
-        if tick is not None:
-            batch.add(tick)
-    elif kind == "trade":
-        trade = batch.attempt(
-            "trade", frame, lambda _: trade_record(msg, ticker_key="market_ticker")
-        )
-        if trade is not None:
-            batch.add(trade)
-    elif kind == "orderbook_snapshot":
-
-        def snapshot(_: object) -> OrderBookRecord:
-            return book_record(
-                msg,
-                market_id=required_str(msg, "market_ticker"),
-                ts=optional_time(msg, "ts") or received_at,
-                seq=seq,
-            )
-
-        book = batch.attempt("orderbook", frame, snapshot)
-        if book is not None:
-            batch.add(book)
-            tick = batch.attempt("tick", frame, lambda _: book_tick(book))
-            if tick is not None:
-                batch.add(tick)
-    elif kind == "orderbook_delta":
-        delta = batch.attempt(
-            "book_update", frame, lambda _: _delta(msg, seq=seq, received_at=received_at)
-        )
-        if delta is not None:
-            batch.add(delta)
-    else:
-        batch.reject("ws_frame", "unknown_enum", frame, f"unknown frame type {kind!r}")
     return batch.result
