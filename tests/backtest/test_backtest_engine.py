@@ -7,14 +7,15 @@ evaluation time, arrive 2 s later and pay one cent of slippage beyond the far si
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from decimal import Decimal
 
 import polars as pl
 import pytest
 
-from edgewatch.backtest import FillConfig, Resolution, run_backtest
-from edgewatch.backtest.fills import Fill
+from edgewatch.backtest import FillConfig, Order, Portfolio, Quote, Resolution, run_backtest
+from edgewatch.backtest.fills import Fill, arrival_time, fill_order, to_price
 
 from .support import KALSHI, MARKETS, POLYMARKET, Scripted, at, config, signal, tick_frame
 
@@ -315,3 +316,41 @@ def test_signals_before_the_window_start_are_dropped() -> None:
     assert result.fills == ()
     assert result.ticks == len(KALSHI_TICKS) - 1
     assert any("dropped" in w for w in result.warnings)
+
+
+def test_engine_fills_equal_the_shared_fill_model_applied_by_hand() -> None:
+    # What paper trading will do: send at the decision time, wait out the latency, fill against
+    # the first quote after it with fills.fill_order, book it with Portfolio.apply.
+    plan = [
+        signal(1, 0, "yes", limit=0.45, size=100),
+        signal(2, 0, "yes", limit=0.65, size=200),
+        signal(1, 20, "no", limit=0.50, size=100),
+        signal(2, 20, "no", limit=0.35, size=200),
+    ]
+    settings = config()
+    frame = tick_frame(KALSHI_TICKS + POLYMARKET_TICKS)
+    result = run_backtest(Scripted(plan), frame, markets=MARKETS, config=settings)
+
+    ledger = Portfolio(settings.starting_cash)
+    by_hand = []
+    for s in plan:
+        sent = at(max(10, math.ceil(s.signal_ts.second / 10) * 10))  # the next evaluation
+        order = Order(s.market_id, s.side, int(s.size_hint), to_price(s.limit_price), sent)
+        arrival = arrival_time(order, settings.fills)
+        row = frame.filter(
+            (pl.col("market_id") == s.market_id) & (pl.col("tick_ts") >= arrival)
+        ).row(0, named=True)
+        quote = Quote(
+            s.market_id, row["tick_ts"], row["bid"], row["ask"], row["bid_size"], row["ask_size"]
+        )
+        fill = fill_order(order, quote, market=MARKETS[s.market_id], config=settings.fills)
+        assert isinstance(fill, Fill)
+        ledger.apply(fill)
+        by_hand.append(
+            (fill.market_id, fill.side, fill.quantity, fill.price, fill.fee, fill.filled_at)
+        )
+
+    engine = [(f.market_id, f.side, f.quantity, f.price, f.fee, f.filled_at) for f in result.fills]
+    assert sorted(engine) == sorted(by_hand)
+    assert ledger.cash == result.final_cash
+    assert [t.pnl for t in ledger.trades] == [t.pnl for t in result.trades]

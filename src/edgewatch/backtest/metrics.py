@@ -13,16 +13,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import NormalDist
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from edgewatch.backtest.records import BacktestResult
 from edgewatch.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from edgewatch.backtest.engine import BacktestResult
 
 FloatArray = npt.NDArray[np.float64]
 YEAR = timedelta(days=365.25)
