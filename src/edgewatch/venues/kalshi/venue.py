@@ -58,6 +58,10 @@ class KalshiVenue:
             self._series_loaded_at = now
         return self._fee_multipliers
 
+    def close(self) -> None:
+        """Close the venue's HTTP connections (the venue owns its client)."""
+        self.client.close()
+
     def fetch(self, *, since: datetime | None, until: datetime) -> FetchResult:
         """Markets as of now and their current quotes (Kalshi has no tick history to replay)."""
         multipliers = self.fee_multipliers()

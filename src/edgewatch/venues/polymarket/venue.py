@@ -34,6 +34,10 @@ class PolymarketVenue:
         #: Gamma market ids (not token ids) to refresh on every poll, e.g. markets about to close.
         self.watch = watch
 
+    def close(self) -> None:
+        """Close the venue's HTTP connections (the venue owns its client)."""
+        self.client.close()
+
     def fetch(self, *, since: datetime | None, until: datetime) -> FetchResult:
         """Markets as of now and their current quotes (no tick history through this path)."""
         result = FetchResult()
