@@ -1,4 +1,4 @@
-"""Keyset pagination: the page envelope, bounded limits and opaque cursors.
+"""Keyset pagination: the page envelope and opaque cursors.
 
 A cursor is the sort key of the last item of a page, as URL-safe base64 of a JSON array. Clients
 must treat it as opaque; a malformed cursor is a 422 on the ``cursor`` parameter.

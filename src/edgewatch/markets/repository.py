@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from edgewatch.models import Market, MarketLink, OddsTick
@@ -38,7 +38,8 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _with_latest_tick() -> Any:
+def _with_latest_tick() -> Select[tuple[Market, OddsTick]]:
+    # Outer join: a market without ticks comes back with tick None.
     return select(Market, OddsTick).outerjoin(
         OddsTick,
         and_(OddsTick.market_id == Market.id, OddsTick.tick_ts == Market.last_tick_at),
