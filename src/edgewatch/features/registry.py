@@ -255,7 +255,8 @@ All features are computed vectorised with polars over the tick frame (`TICK_SCHE
 market and time) and are strictly causal: a value at a tick reads only that tick and earlier
 ticks of the same market (or, for pairs, quotes at or before that time). Windows are counted in
 ticks (`_20t` = the last 20 ticks) and a windowed value is null until its market has a full
-window. Price changes are differences in probability, not ratios.
+window. Rolling statistics run market by market, so a value never depends, even in its last
+bit, on another market's ticks. Price changes are differences in probability, not ratios.
 
 * `edgewatch.features.market_features(ticks, markets=...)` returns the tick frame with one column
   per market feature, row for row.
