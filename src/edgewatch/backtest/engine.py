@@ -69,12 +69,13 @@ def _micros(span: timedelta) -> int:
 
 
 def prepare_ticks(ticks: pl.DataFrame) -> pl.DataFrame:
-    """Ticks cast to ``TICK_SCHEMA`` and sorted by time (stable), rows without a time dropped."""
+    """Ticks cast to ``TICK_SCHEMA`` and sorted by time (stable); rows without a time or a
+    market are dropped."""
     missing = [name for name in TICK_SCHEMA if name not in ticks.columns]
     if missing:
         raise InvalidInput(f"tick frame lacks columns {missing}")
     frame = ticks.select([pl.col(n).cast(t) for n, t in TICK_SCHEMA.items()])
-    frame = frame.filter(pl.col("tick_ts").is_not_null())
+    frame = frame.filter(pl.col("tick_ts").is_not_null() & pl.col("market_id").is_not_null())
     if not frame.get_column("tick_ts").is_sorted():
         frame = frame.sort("tick_ts", maintain_order=True)
     return frame
@@ -123,6 +124,8 @@ class _Replay:
             raise InvalidInput("the window ends before it starts")
         if config.start is not None or config.end is not None:
             frame = frame.filter(pl.col("tick_ts").is_between(start, end))
+            if frame.is_empty():
+                raise InvalidInput("no ticks inside the window")
         self.start, self.end = start, end
         self.start_us, self.end_us = to_us(start), to_us(end)
         self.frame = frame
