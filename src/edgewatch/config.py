@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     ingest_backfill_minutes: float = Field(default=60.0, ge=0, le=60 * 24 * 30)
     data_stale_after_hours: float = Field(default=6.0, gt=0)
 
+    kalshi_base_url: str = "https://api.elections.kalshi.com/trade-api/v2"
+    kalshi_api_key_id: str | None = None
+    #: PEM file of the Kalshi API private key; needed only for private (signed) endpoints.
+    kalshi_private_key_file: Path | None = None
+    polymarket_gamma_url: str = "https://gamma-api.polymarket.com"
+    polymarket_clob_url: str = "https://clob.polymarket.com"
+    venue_max_pages: int = Field(default=20, ge=1, le=10_000)
+    #: Directory made by ``edgewatch record``; the ``replay`` source plays it back.
+    recording_dir: Path | None = None
+
     sim_seed: int = 7
     sim_events: int = Field(default=60, ge=1, le=100_000)
     sim_step_seconds: float = Field(default=5.0, gt=0)
@@ -101,6 +111,18 @@ class Settings(BaseSettings):
             known = ", ".join(sorted(KNOWN_SOURCES))
             raise ValueError(f"unknown source(s) {', '.join(unknown)} (known: {known})")
         return value
+
+    @model_validator(mode="after")
+    def _kalshi_key_is_complete(self) -> Settings:
+        if (self.kalshi_api_key_id is None) != (self.kalshi_private_key_file is None):
+            raise ValueError(
+                "EDGEWATCH_KALSHI_API_KEY_ID and EDGEWATCH_KALSHI_PRIVATE_KEY_FILE go together"
+            )
+        if self.kalshi_private_key_file is not None and not self.kalshi_private_key_file.is_file():
+            raise ValueError(
+                f"EDGEWATCH_KALSHI_PRIVATE_KEY_FILE: no such file {self.kalshi_private_key_file}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:

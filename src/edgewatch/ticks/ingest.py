@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from edgewatch.errors import InvalidPayload
 from edgewatch.jobs.runner import PipelineContext, PipelineFn, PipelineOutcome
 from edgewatch.markets.service import upsert_links, upsert_markets
-from edgewatch.observability.metrics import TICKS_INGESTED
+from edgewatch.observability.metrics import RECORDS_REJECTED, TICKS_INGESTED
 from edgewatch.strategies.base import TICK_SCHEMA
 from edgewatch.ticks.quarantine import quarantine
 from edgewatch.ticks.store import store_ticks
@@ -47,6 +47,7 @@ def ingest_window(
                 raise InvalidPayload("unknown_market", f"no market {tick.venue_market_id}")
         except InvalidPayload as exc:
             rejected.append(RejectedRecord(tick.venue, "tick", exc.reason, _payload(tick)))
+            RECORDS_REJECTED.labels(venue=tick.venue, reason=exc.reason).inc()
             continue
         rows.append(
             (

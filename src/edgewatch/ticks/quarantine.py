@@ -1,4 +1,8 @@
-"""Quarantine: bad venue records are kept with their reason and counted, never silently lost."""
+"""Quarantine: bad venue records are kept with their reason, never silently lost.
+
+Counting (``edgewatch_venue_records_rejected_total``) happens where a record is rejected: in the
+venue parsers, or in ingest's own validation — not here, so nothing is counted twice.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from edgewatch.models import RejectedRecord as RejectedRow
-from edgewatch.observability.metrics import RECORDS_REJECTED
 from edgewatch.venues.base import RejectedRecord
 
 MAX_PAYLOAD_CHARS = 20_000
@@ -26,5 +29,4 @@ def quarantine(
                 pipeline_run_id=pipeline_run_id,
             )
         )
-        RECORDS_REJECTED.labels(venue=record.venue, reason=record.reason).inc()
     session.flush()

@@ -15,7 +15,34 @@ def _sim(settings: Settings) -> Venue:
     return SimVenue.from_settings(settings)
 
 
-FACTORIES: dict[str, Callable[[Settings], Venue]] = {"sim": _sim}
+def _kalshi(settings: Settings) -> Venue:
+    from edgewatch.venues.kalshi.client import KalshiClient, KalshiSigner
+    from edgewatch.venues.kalshi.venue import KalshiVenue
+
+    signer = None
+    if settings.kalshi_api_key_id and settings.kalshi_private_key_file:
+        signer = KalshiSigner.from_pem_file(
+            settings.kalshi_api_key_id, settings.kalshi_private_key_file
+        )
+    client = KalshiClient(base_url=settings.kalshi_base_url, signer=signer)
+    return KalshiVenue(client, max_pages=settings.venue_max_pages)
+
+
+def _polymarket(settings: Settings) -> Venue:
+    from edgewatch.venues.polymarket.client import PolymarketClient
+    from edgewatch.venues.polymarket.venue import PolymarketVenue
+
+    client = PolymarketClient(
+        gamma_url=settings.polymarket_gamma_url, clob_url=settings.polymarket_clob_url
+    )
+    return PolymarketVenue(client, max_pages=settings.venue_max_pages)
+
+
+FACTORIES: dict[str, Callable[[Settings], Venue]] = {
+    "sim": _sim,
+    "kalshi": _kalshi,
+    "polymarket": _polymarket,
+}
 
 
 def create_venue(source: str, settings: Settings) -> Venue:
