@@ -216,3 +216,20 @@ def test_same_inputs_and_seed_give_identical_metrics() -> None:
     first, second = once(), once()
     assert first == second
     assert first["fills"] and first["trades"]
+    assert first["deflated_sharpe"] is None  # not part of a sweep
+
+
+def test_sweep_metrics_deflate_the_sharpe_ratio() -> None:
+    result = run_backtest(
+        Scripted([signal(1, 0, "yes", limit=0.45, size=100)]),
+        tick_frame([*KALSHI_TICKS, (1, 50, 0.60, 0.62, 500, 500), (1, 70, 0.30, 0.32, 500, 500)]),
+        markets=MARKETS,
+        config=config(),
+    )
+    trials = [0.1, -0.2, 0.05, 0.3]
+    metrics = compute_metrics(result, trial_sharpes=trials)
+    returns = simple_returns(result.equity.get_column("equity").to_numpy())
+    assert metrics.sharpe_per_period == pytest.approx(sharpe_ratio(returns))
+    assert metrics.deflated_sharpe == pytest.approx(
+        deflated_sharpe_ratio(returns, trial_sharpes=trials)
+    )

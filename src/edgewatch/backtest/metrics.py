@@ -282,6 +282,10 @@ class Metrics:
     max_drawdown_amount: float
     max_drawdown_duration_seconds: float
     probabilistic_sharpe: float
+    #: Un-annualised Sharpe ratio: what a sweep collects from each trial for ``deflated_sharpe``.
+    sharpe_per_period: float
+    #: ``nan`` unless ``trial_sharpes`` were given (sweeps).
+    deflated_sharpe: float
     trades: int
     fills: int
     win_rate: float
@@ -316,8 +320,18 @@ class Metrics:
         return out
 
 
-def compute_metrics(result: BacktestResult, *, seed: int = 0, resamples: int = 2000) -> Metrics:
-    """Every metric of a run; identical for identical results and seed."""
+def compute_metrics(
+    result: BacktestResult,
+    *,
+    seed: int = 0,
+    resamples: int = 2000,
+    trial_sharpes: Sequence[float] | None = None,
+) -> Metrics:
+    """Every metric of a run; identical for identical results and seed.
+
+    ``trial_sharpes``: the ``sharpe_per_period`` of every trial of the sweep this run belongs to,
+    to deflate its Sharpe ratio for the number of trials.
+    """
     equity = result.equity.get_column("equity").to_numpy()
     times = result.equity.get_column("ts").to_list()
     periods_per_year = YEAR / result.config.step
@@ -349,6 +363,10 @@ def compute_metrics(result: BacktestResult, *, seed: int = 0, resamples: int = 2
         max_drawdown_amount=dd.amount,
         max_drawdown_duration_seconds=dd.duration.total_seconds(),
         probabilistic_sharpe=probabilistic_sharpe_ratio(returns),
+        sharpe_per_period=per_period_sharpe(returns),
+        deflated_sharpe=math.nan
+        if trial_sharpes is None
+        else deflated_sharpe_ratio(returns, trial_sharpes=trial_sharpes),
         trades=stats.trades,
         fills=len(result.fills),
         win_rate=stats.win_rate,
