@@ -26,7 +26,8 @@ from edgewatch.db import migrate
 from edgewatch.jobs.repository import latest_runs
 from edgewatch.markets.repository import newest_tick_by_venue
 from edgewatch.observability.logging import get_logger
-from edgewatch.observability.metrics import DATA_AGE, REGISTRY
+from edgewatch.observability.metrics import DATA_AGE, READINESS, REGISTRY
+from edgewatch.venues.resilience import circuit_states
 
 DATABASE_CHECK_SECONDS = 3.0
 
@@ -123,13 +124,17 @@ def check_pipelines(session: Session) -> Check:
 
 
 def check_data_freshness(session: Session, *, settings: Settings, now: datetime) -> Check:
-    """Fails when any venue's newest tick is older than ``data_stale_after_hours``."""
+    """Fails when any venue's newest tick is older than ``data_stale_after_hours``.
+
+    Not required: stale data is still worth serving, and taking every API instance out of the load
+    balancer would not bring fresh data back. The ``EdgewatchDataStale`` alert pages instead.
+    """
     newest = newest_tick_by_venue(session)
     if not newest:
         return Check(
             name="data_freshness",
             status="warn",
-            required=True,
+            required=False,
             detail="no data yet: the ingest pipeline has not stored a tick",
         )
     limit_seconds = settings.data_stale_after_hours * 3600
@@ -145,8 +150,20 @@ def check_data_freshness(session: Session, *, settings: Settings, now: datetime)
             f"stale (older than {settings.data_stale_after_hours:g} h): {', '.join(stale)}; "
             + "; ".join(parts)
         )
-        return Check(name="data_freshness", status="fail", required=True, detail=detail)
-    return Check(name="data_freshness", status="ok", required=True, detail="; ".join(parts))
+        return Check(name="data_freshness", status="fail", required=False, detail=detail)
+    return Check(name="data_freshness", status="ok", required=False, detail="; ".join(parts))
+
+
+def check_venues() -> Check:
+    """Venue circuit breakers: an open circuit means Edgewatch has stopped calling that venue."""
+    states = circuit_states()
+    if not states:
+        return Check(
+            name="venues", status="ok", required=False, detail="no venue client in this process"
+        )
+    detail = "; ".join(f"{name}: {state}" for name, state in sorted(states.items()))
+    failing = any(state == "open" for state in states.values())
+    return Check(name="venues", status="warn" if failing else "ok", required=False, detail=detail)
 
 
 def check_models() -> Check:
@@ -178,13 +195,16 @@ def readiness(
         except SQLAlchemyError as exc:
             log.warning("readiness query failed", error=short_error(exc))
             checks.append(
-                Check(name="data_freshness", status="fail", required=True, detail=short_error(exc))
+                Check(name="data_freshness", status="fail", required=False, detail=short_error(exc))
             )
     else:
         skipped = "skipped: the database is unavailable"
         checks.append(Check(name="pipelines", status="warn", required=False, detail=skipped))
-        checks.append(Check(name="data_freshness", status="fail", required=True, detail=skipped))
+        checks.append(Check(name="data_freshness", status="fail", required=False, detail=skipped))
+    checks.append(check_venues())
     checks.append(check_models())
+    for check in checks:
+        READINESS.labels(check=check.name).set(0 if check.status == "fail" else 1)
     ready = not any(check.required and check.status == "fail" for check in checks)
     if not ready:
         status: Literal["ok", "degraded", "fail"] = "fail"

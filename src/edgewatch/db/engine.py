@@ -22,7 +22,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, connect_timeout: int = 10
+) -> Engine:
     """Create an engine for ``url`` (``sqlite:///…`` or ``postgresql://…``).
 
     PostgreSQL URLs without a driver get psycopg 3. Prepared statements are disabled so that the
@@ -43,7 +45,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"prepare_threshold": None, "connect_timeout": 10},
+        connect_args={"prepare_threshold": None, "connect_timeout": connect_timeout},
     )
 
 

@@ -9,6 +9,7 @@
 - ``edgewatch_signals_generated_total{strategy}`` — signals written.
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
+- ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
 """
 
 from __future__ import annotations
@@ -65,5 +66,11 @@ HIGH_CONFIDENCE_SIGNALS = Counter(
     "edgewatch_high_confidence_signals_total",
     "Signals at or above the high-confidence threshold (alert events).",
     ["strategy"],
+    registry=REGISTRY,
+)
+READINESS = Gauge(
+    "edgewatch_readiness_status",
+    "1 when the named readiness check passes or warns, 0 when it fails.",
+    ["check"],
     registry=REGISTRY,
 )

@@ -78,18 +78,26 @@ class CrossVenueArbitrage:
         if paired.is_empty():
             return []
         market_a, market_b = markets[link.market_a], markets[link.market_b]
+        # Fees are never negative, so only rows whose pre-fee edge clears the bar can be open;
+        # find those in polars and price fees in Python for them alone.
+        gross = _gross_edges(link.relation)
+        candidates = paired.with_row_index("row").filter(
+            pl.any_horizontal([edge > self.min_edge for edge in gross])
+        )
         signals: list[ProposedSignal] = []
-        rows = paired.to_dicts()
+        rows = candidates.to_dicts()
         for direction in _directions(link.relation):
-            was_open = False
+            previous_open_row = -2
             for row in rows:
                 legs = direction(row, market_a, market_b)
                 edge_info = self._edge(legs) if legs else None
-                is_open = edge_info is not None and edge_info["edge"] > self.min_edge
-                if is_open and not was_open and (since is None or row["t"] > since):
-                    assert legs is not None and edge_info is not None
+                if edge_info is None or edge_info["edge"] <= self.min_edge:
+                    continue
+                was_open = previous_open_row == row["row"] - 1
+                previous_open_row = row["row"]
+                if not was_open and (since is None or row["t"] > since):
+                    assert legs is not None
                     signals.append(self._signal(row, link, legs, edge_info))
-                was_open = is_open
         return signals
 
     def _edge(self, legs: tuple[Leg, Leg]) -> dict[str, Any] | None:
@@ -226,6 +234,14 @@ def _no(row: dict[str, Any], suffix: str, market: MarketInfo) -> Leg | None:
 
 def _both(first: Leg | None, second: Leg | None) -> tuple[Leg, Leg] | None:
     return (first, second) if first is not None and second is not None else None
+
+
+def _gross_edges(relation: str) -> list[pl.Expr]:
+    """Pre-fee edge of each covering pair, in the same order as ``_directions``."""
+    bid_a, ask_a, bid_b, ask_b = (pl.col(c) for c in ("bid_a", "ask_a", "bid_b", "ask_b"))
+    if relation == "same":
+        return [bid_b - ask_a, bid_a - ask_b]
+    return [1.0 - ask_a - ask_b, bid_a + bid_b - 1.0]
 
 
 def _directions(relation: str) -> list[LegBuilder]:
