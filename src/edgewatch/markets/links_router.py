@@ -1,0 +1,100 @@
+"""``/api/v1/links``: cross-venue links, their review (confirm / reject) and why they were proposed.
+
+Who reviews: ``ReviewerDep`` names the actor written to the audit log. Until accounts exist it is
+the fixed ``api:anonymous``; the accounts issue replaces ``current_reviewer`` with the signed-in
+user (and its role check), and every review route picks that up without other changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Query
+
+from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.deps import SessionDep
+from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
+from edgewatch.api.params import MAX_ID, text_filter
+from edgewatch.api.problems import problem_responses
+from edgewatch.markets import links
+from edgewatch.markets.links_schemas import LinkDetailOut, LinkOut, LinkStatus, RejectBody
+
+router = APIRouter(prefix=f"{API_V1_PREFIX}/links", tags=["links"])
+
+LinkId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch link id.")]
+ANONYMOUS_REVIEWER = "api:anonymous"
+
+
+def current_reviewer() -> str:
+    """The actor recorded for a review; replaced by the signed-in user once accounts exist."""
+    return ANONYMOUS_REVIEWER
+
+
+ReviewerDep = Annotated[str, Depends(current_reviewer)]
+
+
+@router.get("", summary="List cross-venue links", responses=problem_responses(422))
+def list_links(
+    session: SessionDep,
+    status: Annotated[LinkStatus | None, Query(description="Only this review state.")] = None,
+    venue: Annotated[
+        str | None, text_filter(max_length=32, description="Only links with a market here.")
+    ] = None,
+    min_confidence: Annotated[
+        float | None, Query(ge=0, le=1, description="Only links at least this confident.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: CursorParam = None,
+) -> Page[LinkOut]:
+    """Links ordered by id, each with the title of the market on both ends."""
+    rows, has_more = split_page(
+        links.list_links(
+            session,
+            limit=limit + 1,
+            status=status,
+            venue=venue,
+            min_confidence=min_confidence,
+            after_id=decode_id_cursor(cursor),
+        ),
+        limit,
+    )
+    return Page(
+        items=[LinkOut.from_row(row) for row in rows],
+        next_cursor=encode_cursor(rows[-1].link.id) if has_more else None,
+    )
+
+
+@router.get(
+    "/{link_id}",
+    summary="Get one link with both markets side by side",
+    responses=problem_responses(404, 422),
+)
+def get_link(session: SessionDep, link_id: LinkId) -> LinkDetailOut:
+    return LinkDetailOut.from_detail(links.link_detail(session, link_id))
+
+
+@router.post(
+    "/{link_id}/confirm",
+    summary="Confirm a link (it may then produce arbitrage signals)",
+    responses=problem_responses(404, 422),
+)
+def confirm_link(session: SessionDep, reviewer: ReviewerDep, link_id: LinkId) -> LinkDetailOut:
+    """Mark the link confirmed and audit it; confirming a confirmed link changes nothing."""
+    links.confirm(session, link_id, reviewer=reviewer)
+    return LinkDetailOut.from_detail(links.link_detail(session, link_id))
+
+
+@router.post(
+    "/{link_id}/reject",
+    summary="Reject a link, with an optional reason",
+    responses=problem_responses(404, 422),
+)
+def reject_link(
+    session: SessionDep,
+    reviewer: ReviewerDep,
+    link_id: LinkId,
+    body: Annotated[RejectBody | None, Body()] = None,
+) -> LinkDetailOut:
+    """Mark the link rejected and audit it with the reason; the matcher never re-proposes it."""
+    links.reject(session, link_id, reviewer=reviewer, reason=body.reason if body else None)
+    return LinkDetailOut.from_detail(links.link_detail(session, link_id))
