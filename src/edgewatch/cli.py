@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -102,12 +103,24 @@ def demo(
         str | None,
         typer.Option(help="Comma-separated sources to ingest (default: sim, the simulator)."),
     ] = None,
+    recording: Annotated[
+        Path | None,
+        typer.Option(help="A recording made by `edgewatch record` (implies --source replay)."),
+    ] = None,
 ) -> None:
     """Run everything on the embedded default: SQLite, simulator, in-process scheduler."""
     overrides: dict[str, object] = {"embedded_scheduler": True}
+    if recording is not None:
+        overrides["recording_dir"] = recording
+        source = source or "replay"
     if source:
         overrides["sources"] = source
     settings = load_settings(**overrides)
+    if "replay" in settings.sources:
+        from edgewatch.venues.replay.venue import open_replay
+
+        # A bad recording is one clear line now, not a failed application start-up later.
+        open_replay(settings.recording_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"data directory: {settings.data_dir}")
     _serve(settings)

@@ -38,10 +38,18 @@ def _polymarket(settings: Settings) -> Venue:
     return PolymarketVenue(client, max_pages=settings.venue_max_pages)
 
 
+def _replay(settings: Settings) -> Venue:
+    from edgewatch.venues.replay.venue import open_replay
+
+    # Real time, with the recording's times moved to now, so a replay looks like a live source.
+    return open_replay(settings.recording_dir, speed=1.0, retime=True)
+
+
 FACTORIES: dict[str, Callable[[Settings], Venue]] = {
     "sim": _sim,
     "kalshi": _kalshi,
     "polymarket": _polymarket,
+    "replay": _replay,
 }
 
 

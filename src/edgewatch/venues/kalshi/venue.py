@@ -32,8 +32,11 @@ class KalshiVenue:
         max_pages: int | None = 20,
         series_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.client = client
+        #: When a response was received; replay passes the recorded time.
+        self._now = now
         self.max_pages = max_pages
         self.series_ttl = series_ttl
         self._clock = clock
@@ -85,7 +88,7 @@ class KalshiVenue:
                 for body in listing:
                     _merge(
                         result,
-                        parse_markets(body, received_at=utcnow(), fee_multipliers=multipliers),
+                        parse_markets(body, received_at=self._now(), fee_multipliers=multipliers),
                     )
             except InvalidInput:
                 # The open listing must work; the catch-up listings of closed and settled markets

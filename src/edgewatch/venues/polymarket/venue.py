@@ -8,6 +8,7 @@ state is fetched one by one (``GET /markets/{id}``) on every poll.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from edgewatch.clock import utcnow
@@ -28,8 +29,11 @@ class PolymarketVenue:
         *,
         max_pages: int | None = 20,
         watch: tuple[str, ...] = (),
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.client = client
+        #: When a response was received; replay passes the recorded time.
+        self._now = now
         self.max_pages = max_pages
         #: Gamma market ids (not token ids) to refresh on every poll, e.g. markets about to close.
         self.watch = watch
@@ -42,13 +46,13 @@ class PolymarketVenue:
         """Markets as of now and their current quotes (no tick history through this path)."""
         result = FetchResult()
         for body in self.client.market_pages(closed=False, max_pages=self.max_pages):
-            _merge(result, parse_markets(body, received_at=utcnow()))
+            _merge(result, parse_markets(body, received_at=self._now()))
         for market_id in self.watch:
             try:
                 body = self.client.market(market_id)
             except NotFound:
                 continue
-            _merge(result, parse_market(body, received_at=utcnow()))
+            _merge(result, parse_market(body, received_at=self._now()))
         return result
 
 

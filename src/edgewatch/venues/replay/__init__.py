@@ -1,0 +1,1 @@
+"""Record a venue, and play recordings back as the ``replay`` venue."""
