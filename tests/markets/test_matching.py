@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgewatch.markets.matching import MatchInput, propose, score_pair
+from edgewatch.venues.base import MarketRecord
+from edgewatch.venues.normalize import normalize_text
 
 CLOSE = datetime(2026, 3, 11, 16, tzinfo=UTC)
 ELECTION = datetime(2028, 11, 7, tzinfo=UTC)
@@ -271,3 +274,55 @@ def test_thousands_of_markets_per_venue_match_in_seconds() -> None:
     assert elapsed < 30, elapsed
     found = {(p.a, p.b) for p in proposals}
     assert len(found & {(n, 100_000 + n) for n in range(2000)}) >= 1900
+
+
+def recorded_markets() -> list[MatchInput]:
+    """Every market in the recorded venue payloads, normalised as ingest does."""
+    fixtures = Path(__file__).parents[1] / "fixtures" / "venues"
+    sources = [
+        ("kalshi", "events", "rest_get_event.json"),
+        ("kalshi", "markets", "rest_get_markets.json"),
+        ("polymarket", "events", "gamma_get_events.json"),
+        ("polymarket", "events", "gamma_public_search.json"),
+        ("polymarket", "market", "gamma_get_market.json"),
+        ("polymarket", "markets", "clob_get_markets_page.json"),
+    ]
+    found: list[MatchInput] = []
+    for venue, kind, name in sources:
+        text = (fixtures / venue / name).read_text(encoding="utf-8")
+        result = normalize_text(venue, kind, text, received_at=CLOSE)
+        for record in result.records:
+            if isinstance(record, MarketRecord):
+                found.append(
+                    MatchInput(
+                        key=len(found),
+                        venue=record.venue,
+                        title=record.title,
+                        rules=record.rules,
+                        category=record.category,
+                        close_time=record.close_time,
+                    )
+                )
+    return found
+
+
+def test_recorded_venue_markets_produce_no_spurious_links() -> None:
+    # The recordings hold no question listed on both venues (Kalshi parlays, a Mars market;
+    # Polymarket nominees, Bitcoin thresholds), so nothing may be proposed between them.
+    markets = recorded_markets()
+    assert {m.venue for m in markets} == {"kalshi", "polymarket"} and len(markets) > 100
+    assert propose(markets) == []
+
+
+def test_a_recorded_polymarket_market_matches_its_kalshi_twin() -> None:
+    markets = recorded_markets()
+    btc = next(m for m in markets if m.title.startswith("Will the price of Bitcoin be above"))
+    twin = MatchInput(
+        key=-1,
+        venue="kalshi",
+        title="Bitcoin above $64,000 on Mar 11, 2026 at noon ET?",
+        category="Crypto",
+        close_time=btc.close_time,
+    )
+    proposals = propose([*markets, twin])
+    assert [(p.a, p.b, p.relation) for p in proposals] == [(-1, btc.key, "same")]

@@ -238,7 +238,8 @@ def _tokens(text: str) -> list[str]:
 def _polarity(body: str, outcome: str | None) -> tuple[int, int]:
     """(direction, polarity): direction +1 up / −1 down / 0 none; polarity adds negation."""
     words = set(re.findall(r"[a-z]+", body))
-    up, down = bool(words & _UP), bool(words & _DOWN)
+    up = bool(words & _UP) or bool(re.search(r"(?:>|≥)\s*\$?\d", body))
+    down = bool(words & _DOWN) or bool(re.search(r"(?:<|≤)\s*\$?\d", body))
     if re.search(r"\d\+", body) or "or more" in body:
         up = True
     direction = 0 if up == down else (1 if up else -1)
