@@ -96,3 +96,16 @@ def test_a_too_long_reason_is_a_422(client: TestClient, catalogue: Any) -> None:
     link = catalogue.link(*catalogue.bitcoin_pair())
     response = client.post(f"/api/v1/links/{link.id}/reject", json={"reason": "x" * 1001})
     assert response.status_code == 422
+
+
+def test_links_routes_are_documented_with_problem_responses(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/api/v1/links"]["get"]["summary"]
+    for path, method in [
+        ("/api/v1/links/{link_id}", "get"),
+        ("/api/v1/links/{link_id}/confirm", "post"),
+        ("/api/v1/links/{link_id}/reject", "post"),
+    ]:
+        operation = paths[path][method]
+        assert operation["summary"], path
+        assert "application/problem+json" in operation["responses"]["404"]["content"], path

@@ -174,6 +174,9 @@ def test_a_pin_confirms_the_pair_with_its_relation(
     assert link.reviewed_by == links.OVERRIDES_ACTOR
     assert (run.pinned, again.pinned) == (1, 0)
     assert [a for a, _, _ in audit_actions(session)] == ["link.pinned"]
+    entry = session.scalars(select(AuditEntry)).one()
+    assert entry.details["previous_status"] is None
+    assert entry.details["note"] == "checked by hand"
     assert audit.verify(session).ok
 
 

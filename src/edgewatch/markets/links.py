@@ -259,24 +259,41 @@ def link_detail(session: Session, link_id: int) -> LinkDetail:
 # --- review --------------------------------------------------------------------------------------
 
 
-def _review(
-    session: Session, link: MarketLink, *, status: str, actor: str, action: str, **extra: Any
+def _decide(
+    session: Session,
+    link: MarketLink,
+    *,
+    status: str,
+    actor: str,
+    action: str,
+    relation: str | None = None,
+    extra: dict[str, str | None] | None = None,
 ) -> bool:
-    if link.status == status and not extra.get("relation_changed"):
+    """Record a review decision on ``link`` (new or stored) and audit it.
+
+    Returns False, writing nothing, when the link already has that status and relation.
+    """
+    new = link.id is None
+    relation = relation or link.relation
+    if not new and (link.status, link.relation) == (status, relation):
         return False
-    previous = link.status
-    link.status = status
-    link.reviewed_at = utcnow()
-    link.reviewed_by = actor
+    details: dict[str, Any] = {
+        "previous_status": None if new else link.status,
+        "previous_relation": None if new else link.relation,
+    }
+    link.status, link.relation = status, relation
+    link.reviewed_at, link.reviewed_by = utcnow(), actor
+    if new:
+        session.add(link)
     session.flush()
-    details = {
-        "previous_status": previous,
+    details |= {
         "status": status,
-        "relation": link.relation,
+        "relation": relation,
         "confidence": link.confidence,
         "market_a_id": link.market_a_id,
         "market_b_id": link.market_b_id,
-    } | {k: v for k, v in extra.items() if k != "relation_changed" and v is not None}
+    }
+    details |= {key: value for key, value in (extra or {}).items() if value}
     audit.append(
         session,
         actor=actor,
@@ -301,7 +318,7 @@ def confirm(session: Session, link_id: int, *, reviewer: str) -> MarketLink:
     Raises ``NotFound`` for an unknown id.
     """
     link = get_link(session, link_id)
-    _review(session, link, status="confirmed", actor=_reviewer(reviewer), action="link.confirmed")
+    _decide(session, link, status="confirmed", actor=_reviewer(reviewer), action="link.confirmed")
     return link
 
 
@@ -315,13 +332,13 @@ def reject(
     if reason is not None and len(reason) > MAX_REASON_LENGTH:
         raise InvalidInput(f"reason must be at most {MAX_REASON_LENGTH} characters")
     link = get_link(session, link_id)
-    _review(
+    _decide(
         session,
         link,
         status="rejected",
         actor=_reviewer(reviewer),
         action="link.rejected",
-        reason=reason or None,
+        extra={"reason": reason},
     )
     return link
 
@@ -352,28 +369,21 @@ def apply_overrides(
         if pin.a not in ids or pin.b not in ids:
             continue
         a, b = ids[pin.a], ids[pin.b]
-        link = _find_link(session, a, b)
-        if link is None:
-            link = MarketLink(
-                market_a_id=a,
-                market_b_id=b,
-                relation=pin.relation,
-                confidence=1.0,
-                status="proposed",
-                source=OVERRIDES_SOURCE,
-            )
-            session.add(link)
-            session.flush()
-        relation_changed = link.relation != pin.relation
-        link.relation = pin.relation
-        if _review(
+        link = _find_link(session, a, b) or MarketLink(
+            market_a_id=a,
+            market_b_id=b,
+            relation=pin.relation,
+            confidence=1.0,
+            source=OVERRIDES_SOURCE,
+        )
+        if _decide(
             session,
             link,
             status="confirmed",
             actor=OVERRIDES_ACTOR,
             action="link.pinned",
-            note=pin.note,
-            relation_changed=relation_changed,
+            relation=pin.relation,
+            extra={"note": pin.note},
         ):
             run.pinned += 1
     blocked: set[frozenset[int]] = set()
@@ -382,14 +392,14 @@ def apply_overrides(
             continue
         a, b = ids[block.a], ids[block.b]
         blocked.add(frozenset((a, b)))
-        link = _find_link(session, a, b)
-        if link is not None and _review(
+        existing = _find_link(session, a, b)
+        if existing is not None and _decide(
             session,
-            link,
+            existing,
             status="rejected",
             actor=OVERRIDES_ACTOR,
             action="link.blocked",
-            note=block.note,
+            extra={"note": block.note},
         ):
             run.blocked += 1
     return blocked
