@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from edgewatch.db.session import session_scope
 from edgewatch.models import Market, OddsTick
 from edgewatch.ticks.ingest import ingest_window
-from edgewatch.venues.recording import read_recording
+from edgewatch.venues.replay.reader import read_recording
 from edgewatch.venues.replay.venue import ReplayVenue
 from edgewatch.venues.sim.venue import SimVenue
 

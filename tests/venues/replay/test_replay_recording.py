@@ -34,12 +34,12 @@ from edgewatch.venues.recording import (
     RESPONSES,
     RESULTS,
     Recorder,
-    read_recording,
     recording_frames,
 )
 from edgewatch.venues.records import SeriesRecord
 from edgewatch.venues.registry import create_venue
 from edgewatch.venues.replay.cli import app as record_app
+from edgewatch.venues.replay.reader import read_recording
 from edgewatch.venues.replay.record import record_venue
 from edgewatch.venues.replay.venue import ReplayVenue
 from edgewatch.venues.resilience import Frame

@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 
 from edgewatch.errors import InvalidInput
-from edgewatch.venues.recording import RecordedResponse
+from edgewatch.venues.replay.reader import RecordedResponse
 
 RequestKey = tuple[str, str, tuple[tuple[str, str], ...]]
 

@@ -41,8 +41,8 @@ from edgewatch.venues.base import (
     TickRecord,
     Venue,
 )
-from edgewatch.venues.recording import Poll, Recording, read_recording
 from edgewatch.venues.records import ParseResult
+from edgewatch.venues.replay.reader import Poll, Recording, read_recording
 from edgewatch.venues.replay.transport import ReplayTransport
 from edgewatch.venues.resilience import CircuitBreaker, Frame, RetryPolicy, TokenBucket
 
