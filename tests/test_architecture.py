@@ -13,6 +13,16 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "src" / "edgewatch"
 PURE = ["features", "strategies", "backtest", "venues/fees.py"]
+#: The I/O edges of a pure package (stored runs, API, CLI, jobs): they wrap the pure core.
+EDGES = {
+    "backtest/service.py",
+    "backtest/repository.py",
+    "backtest/schemas.py",
+    "backtest/router.py",
+    "backtest/cli.py",
+    "backtest/sweep.py",
+    "backtest/tasks.py",
+}
 FORBIDDEN = (
     "edgewatch.db",
     "edgewatch.models",
@@ -44,7 +54,7 @@ def pure_files() -> list[Path]:
     for entry in PURE:
         target = PACKAGE / entry
         files.extend(sorted(target.rglob("*.py")) if target.is_dir() else [target])
-    return [f for f in files if f.exists()]
+    return [f for f in files if f.exists() and str(f.relative_to(PACKAGE)) not in EDGES]
 
 
 @pytest.mark.parametrize("path", pure_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
