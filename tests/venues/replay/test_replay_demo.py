@@ -63,7 +63,16 @@ def test_demo_replays_a_sim_recording_with_fresh_ticks(tmp_path: Path) -> None:
         EDGEWATCH_SECRETS_DIR="/nonexistent-edgewatch-secrets",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "edgewatch", "demo", "--recording", str(recording)],
+        [
+            sys.executable,
+            "-m",
+            "edgewatch",
+            "demo",
+            "--source",
+            "replay",
+            "--recording",
+            str(recording),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from replay_support import record, small_sim_settings
+from replay_support import KALSHI_API, fixture_body, record, small_sim_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from venue_server import Answer, ScriptedServer
 
+from edgewatch.config import load_settings
 from edgewatch.db.session import session_scope
 from edgewatch.models import Market, OddsTick
+from edgewatch.models import RejectedRecord as Quarantined
 from edgewatch.ticks.ingest import ingest_window
 from edgewatch.venues.replay.reader import read_recording
 from edgewatch.venues.replay.venue import ReplayVenue
@@ -80,3 +83,29 @@ def test_replaying_a_window_twice_stores_nothing_new(
         second = ingest_window(session, again, since=since, until=until)
     assert first.rows_stored > 0 and second.rows_stored == 0
     assert first.rows_in == second.rows_in
+
+
+def test_replayed_kalshi_recording_goes_through_ingest_with_its_rejects(
+    session_factory: sessionmaker[Session], venue_server: ScriptedServer, tmp_path: Path
+) -> None:
+    quoted = dict(fixture_body("kalshi/rest_get_event.json")["markets"][0], ticker="KXREPLAY-1")
+    bad = dict(quoted, ticker="KXREPLAY-BAD", yes_bid_dollars="NaN")
+    venue_server.script(f"{KALSHI_API}/series", Answer(200, {"series": []}))
+    venue_server.script(f"{KALSHI_API}/markets", Answer(200, {"markets": [quoted, bad]}))
+    settings = load_settings(kalshi_base_url=venue_server.url + KALSHI_API)
+    record("kalshi", tmp_path / "rec", settings, polls=2)
+    recording = read_recording(tmp_path / "rec")
+
+    with session_scope(session_factory) as session:
+        outcome = ingest_window(
+            session,
+            ReplayVenue(recording),
+            since=recording.polls[0].until - timedelta(seconds=1),
+            until=recording.polls[-1].until,
+        )
+        ticks = stored_ticks(session)
+        reasons = session.scalars(select(Quarantined.reason)).all()
+    # Two polls, each a tick stamped with its own recorded arrival time.
+    assert outcome.rows_stored == 2 == len(ticks)
+    assert {row[1] for row in ticks} == {"KXREPLAY-1"}
+    assert reasons and all(reason.startswith("not_finite") for reason in reasons)
