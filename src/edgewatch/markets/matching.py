@@ -31,7 +31,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -126,6 +126,7 @@ _CATEGORY_GROUPS = {
 }
 
 TITLE_WEIGHT, RULES_WEIGHT, ENTITY_WEIGHT = 0.55, 0.2, 0.25
+_RIGHT_SLICE = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +183,27 @@ def _number_value(raw: str, suffix: str | None) -> str:
     return label + "%" if unit == "%" else label
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class _Bag:
+    """Term weights with their Euclidean norm, computed once per market."""
+
+    weights: dict[str, float]
+    norm: float
+
+    @classmethod
+    def of(cls, weights: dict[str, float]) -> _Bag:
+        return cls(weights, math.sqrt(math.fsum(v * v for v in weights.values())))
+
+
+@dataclass(frozen=True, slots=True)
 class _Features:
     """What the scorer needs from one market, computed once."""
 
     title: str
     outcome: str | None
-    words: Counter[str]
-    grams: Counter[str]
-    rules_words: Counter[str]
+    words: _Bag
+    grams: _Bag
+    rules_words: _Bag
     numbers: frozenset[str]
     days: frozenset[str]
     years: frozenset[str]
@@ -199,7 +212,6 @@ class _Features:
     direction: int
     category: str | None
     close_time: datetime | None
-    notes: list[str] = field(default_factory=list)
 
 
 def _dates(text: str) -> tuple[set[str], set[str], str]:
@@ -292,13 +304,13 @@ def features(market: MatchInput) -> _Features:
     rules_words: Counter[str] = Counter()
     if market.rules:
         _, _, rules_rest = _dates(_normalise(market.rules))
-        rules_words = Counter(_tokens(rules_rest))
+        rules_words.update(_tokens(rules_rest))
     return _Features(
         title=normal,
         outcome=outcome,
-        words=Counter({w: 2 if (w[0].isdigit() or ":" in w) else 1 for w in words}),
-        grams=grams,
-        rules_words=rules_words,
+        words=_Bag.of({w: 2.0 if (w[0].isdigit() or ":" in w) else 1.0 for w in words}),
+        grams=_Bag.of({g: float(n) for g, n in grams.items()}),
+        rules_words=_Bag.of({w: float(n) for w, n in rules_words.items()}),
         numbers=frozenset(numbers),
         days=frozenset(days),
         years=frozenset(years),
@@ -310,15 +322,13 @@ def features(market: MatchInput) -> _Features:
     )
 
 
-def _cosine(a: Counter[str], b: Counter[str]) -> float:
-    if not a or not b:
+def _cosine(a: _Bag, b: _Bag) -> float:
+    if not a.norm or not b.norm:
         return 0.0
     # Summing over the shared keys in sorted order makes the result exactly symmetric.
-    shared = sorted(a.keys() & b.keys())
-    dot = math.fsum(a[k] * b[k] for k in shared)
-    norm_a = math.sqrt(math.fsum(v * v for v in a.values()))
-    norm_b = math.sqrt(math.fsum(v * v for v in b.values()))
-    return min(1.0, dot / (norm_a * norm_b))
+    wa, wb = a.weights, b.weights
+    dot = sum(wa[k] * wb[k] for k in sorted(wa.keys() & wb.keys()))
+    return min(1.0, dot / (a.norm * b.norm))
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -349,7 +359,7 @@ def score_features(a: _Features, b: _Features, *, window_days: float = 14.0) -> 
     reasons.append(Reason("title", "info", f"title similarity {title_sim:.2f}"))
     weights = {"title": TITLE_WEIGHT, "rules": RULES_WEIGHT, "entities": ENTITY_WEIGHT}
     parts = {"title": title_sim}
-    if a.rules_words and b.rules_words:
+    if a.rules_words.norm and b.rules_words.norm:
         parts["rules"] = _cosine(a.rules_words, b.rules_words)
         reasons.append(Reason("rules", "info", f"rules similarity {parts['rules']:.2f}"))
     if a.entities or b.entities:
@@ -412,18 +422,15 @@ class _Vectors:
     def __init__(self, docs: Sequence[_Features]) -> None:
         vocabulary: dict[str, int] = {}
         rows: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
-        frequency: Counter[int] = Counter()
         for doc in docs:
-            terms = Counter({f"w:{k}": v for k, v in doc.words.items()})
-            terms.update({f"g:{k}": v for k, v in doc.grams.items()})
+            terms = {f"w:{k}": v for k, v in doc.words.weights.items()}
+            terms.update({f"g:{k}": v for k, v in doc.grams.weights.items()})
             ids = np.fromiter(
                 (vocabulary.setdefault(t, len(vocabulary)) for t in terms), dtype=np.int64
             )
             rows.append((ids, np.fromiter(terms.values(), dtype=np.float64)))
-            frequency.update(ids.tolist())
-        df = np.zeros(len(vocabulary))
-        for term, count in frequency.items():
-            df[term] = count
+        every = [ids for ids, _ in rows]
+        df = np.bincount(np.concatenate(every) if every else [], minlength=len(vocabulary))
         idf = np.log((1 + len(docs)) / (1 + df)) + 1.0
         self.rows = []
         for ids, counts in rows:
@@ -502,11 +509,13 @@ def propose(
         left = [markets[i] for i in by_venue[venue_a]]
         right = [markets[i] for i in by_venue[venue_b]]
         for l_idx, r_idx in _blocks(left, right, window_days=window_days, chunk=chunk):
-            if r_idx:
-                gl = [by_venue[venue_a][i] for i in l_idx]
-                gr = [by_venue[venue_b][i] for i in r_idx]
-                columns = np.unique(np.concatenate([vectors.rows[i][0] for i in gl]))
-                sims = vectors.dense(gl, columns) @ vectors.dense(gr, columns).T
+            gl = [by_venue[venue_a][i] for i in l_idx]
+            columns = np.unique(np.concatenate([vectors.rows[i][0] for i in gl]))
+            dense_left = vectors.dense(gl, columns)
+            # The other side in slices, so a wide window never builds one huge matrix.
+            for start in range(0, len(r_idx), _RIGHT_SLICE):
+                gr = [by_venue[venue_b][i] for i in r_idx[start : start + _RIGHT_SLICE]]
+                sims = dense_left @ vectors.dense(gr, columns).T
                 _collect(
                     sims, gl, gr, feats, scored, candidates_per_market, candidate_floor, window_days
                 )
