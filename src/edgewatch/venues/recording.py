@@ -305,10 +305,10 @@ def record_to_json(record: ResultRecord) -> dict[str, Any]:
 
 def record_from_json(line: Mapping[str, Any]) -> ResultRecord:
     """The record a ``results.jsonl`` line holds; ``InvalidInput`` if it is not one."""
-    cls = RESULT_KINDS.get(line.get("kind"))  # type: ignore[arg-type]
-    raw = line.get("record")
+    kind, raw = line.get("kind"), line.get("record")
+    cls = RESULT_KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None or not isinstance(raw, dict):
-        raise InvalidInput(f"unknown result kind {line.get('kind')!r}")
+        raise InvalidInput(f"unknown result kind {kind!r}")
     values: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
         if item.name not in raw:
@@ -323,7 +323,7 @@ def record_from_json(line: Mapping[str, Any]) -> ResultRecord:
     try:
         return cls(**values)
     except TypeError as exc:
-        raise InvalidInput(f"malformed {line.get('kind')} record: {exc}") from None
+        raise InvalidInput(f"malformed {kind} record: {exc}") from None
 
 
 def _sha256(path: Path) -> str:
