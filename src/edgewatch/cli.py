@@ -26,6 +26,7 @@ from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
 from edgewatch.venues.cli import app as venues_app
 from edgewatch.venues.cli import fees_command
+from edgewatch.venues.replay.cli import record_command
 from edgewatch.venues.sim.cli import app as sim_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(venues_app, name="venues")
 app.add_typer(sim_app, name="sim")
 app.command("fees")(fees_command)
+app.command("record")(record_command)
 console = Console()
 
 

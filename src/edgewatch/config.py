@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     venue_max_pages: int = Field(default=20, ge=1, le=10_000)
     #: Directory made by ``edgewatch record``; the ``replay`` source plays it back.
     recording_dir: Path | None = None
+    #: Replay pace: 1 is real time, 10 ten times faster; 0 plays everything at once.
+    replay_speed: float = Field(default=1.0, ge=0, le=1_000_000)
 
     sim_seed: int = 7
     sim_events: int = Field(default=60, ge=1, le=100_000)

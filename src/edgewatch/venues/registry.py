@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from edgewatch.config import Settings
@@ -41,8 +42,10 @@ def _polymarket(settings: Settings) -> Venue:
 def _replay(settings: Settings) -> Venue:
     from edgewatch.venues.replay.venue import open_replay
 
-    # Real time, with the recording's times moved to now, so a replay looks like a live source.
-    return open_replay(settings.recording_dir, speed=1.0, retime=True)
+    # The recording's times move to now, so a replay looks like a live source; speed 0 plays the
+    # whole recording at once.
+    speed = settings.replay_speed or math.inf
+    return open_replay(settings.recording_dir, speed=speed, retime=True)
 
 
 FACTORIES: dict[str, Callable[[Settings], Venue]] = {
