@@ -1,9 +1,9 @@
 """The import rule: the analytical core stays pure, so one strategy serves backtest, paper, live.
 
 ``features/``, ``strategies/`` and ``backtest/`` (and the fee model) never import the database, the
-API, the jobs or the venue clients. An AST walk over their sources keeps it so. A capability's edge
-modules (``service``, ``repository``, ``router``, ``cli``, ``tasks``…) do the I/O around the pure core
-and are exempt.
+API, the jobs or the venue clients. An AST walk over their sources keeps it so. A capability's
+edge modules (``service``, ``repository``, ``router``, ``cli``, ``tasks``…) do the I/O around the
+pure core and are exempt.
 """
 
 from __future__ import annotations
