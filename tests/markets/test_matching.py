@@ -327,3 +327,11 @@ def test_a_recorded_polymarket_market_matches_its_kalshi_twin() -> None:
     )
     proposals = propose([*markets, twin])
     assert [(p.a, p.b, p.relation) for p in proposals] == [(-1, btc.key, "same")]
+
+
+def test_a_hyphenated_title_tail_is_not_read_as_an_outcome() -> None:
+    score = score_pair(
+        kalshi("Lakers vs Celtics - Game 7 winner: Lakers?"),
+        poly("Lakers vs Celtics - Game 6 winner: Lakers?"),
+    )
+    assert any(r.signal == "thresholds" and r.verdict == "mismatch" for r in score.reasons)

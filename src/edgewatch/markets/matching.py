@@ -77,7 +77,9 @@ _TIME = re.compile(r"\b(\d{1,2}):(\d{2})\s*([ap]m)?\b")
 _YEAR = re.compile(r"(?<![\d$.,])((?:19|20)\d{2})(?![\d%k])")
 _NUMBER = re.compile(r"(\$)?(\d+(?:,\d{3})*(?:\.\d+)?)\s*(k|m|bn|b|%|\+)?(?![\w])", re.IGNORECASE)
 _WORD = re.compile(r"[a-z0-9$%.+]+")
-_OUTCOME_SUFFIX = re.compile(r"\s+[—–-]\s+([^—–-]+)$")
+# Ingest names the outcome a market's YES stands for after an em dash when it is not "Yes"
+# ("Bitcoin Up or Down - March 12 — Up"); a plain hyphen is part of the title.
+_OUTCOME_SUFFIX = re.compile(r"\s+—\s+([^—]+)$")
 
 _STOPWORDS = _words(
     "a an the will be is are was of on in at by to for and or if this that market resolve resolves "
