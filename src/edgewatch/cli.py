@@ -22,6 +22,7 @@ from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import DatabaseUnavailable, EdgewatchError
+from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
 from edgewatch.venues.cli import app as venues_app
@@ -41,6 +42,7 @@ pipeline_app = typer.Typer(help="Run and inspect pipelines.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(venues_app, name="venues")
+app.add_typer(links_app, name="links")
 app.add_typer(sim_app, name="sim")
 app.command("fees")(fees_command)
 app.command("record")(record_command)

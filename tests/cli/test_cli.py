@@ -75,7 +75,8 @@ def test_unknown_pipeline_is_one_clear_line(tmp_path: Path) -> None:
     result = run_cli("pipeline", "run", "ingest-nasdaq", env={"EDGEWATCH_DATA_DIR": str(tmp_path)})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "edgewatch: unknown pipeline 'ingest-nasdaq' (available: ingest-sim, generate-signals)"
+        "edgewatch: unknown pipeline 'ingest-nasdaq' "
+        "(available: ingest-sim, match-markets, generate-signals)"
     )
 
 

@@ -17,7 +17,6 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from edgewatch.api.app import create_app
 from edgewatch.config import Settings
-from edgewatch.markets.links_router import router as links_router
 from edgewatch.models import Market, MarketLink, OddsTick
 
 with warnings.catch_warnings():
@@ -98,9 +97,7 @@ def catalogue(session: Session) -> Catalogue:
 
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
-    app = create_app(settings)
-    app.include_router(links_router)
-    return app
+    return create_app(settings)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory
 from edgewatch.jobs.router import router as jobs_router
+from edgewatch.markets.links_router import router as links_router
 from edgewatch.markets.router import router as markets_router
 from edgewatch.observability.logging import configure_logging, get_logger
 from edgewatch.signals.router import router as signals_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(markets_router)
     app.include_router(signals_router)
     app.include_router(jobs_router)
+    app.include_router(links_router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

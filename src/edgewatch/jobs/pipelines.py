@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from edgewatch.config import Settings
 from edgewatch.errors import InvalidInput
 from edgewatch.jobs.runner import PipelineFn
+from edgewatch.markets.links import match_markets_step
 from edgewatch.signals.tasks import generate_signals_step
 from edgewatch.ticks.ingest import ingest_pipeline
 from edgewatch.venues.registry import create_venue
@@ -33,6 +34,13 @@ def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
         )
         for source in settings.sources
     ]
+    specs.append(
+        PipelineSpec(
+            "match-markets",
+            "propose cross-venue links between open markets and apply the link overrides file",
+            match_markets_step,
+        )
+    )
     specs.append(
         PipelineSpec(
             "generate-signals",

@@ -1,13 +1,15 @@
 """The embedded scheduler: the demo's stand-in for Celery beat and workers, in one thread.
 
-Every ``ingest_interval_seconds`` it runs each ingest pipeline and then ``generate-signals``,
-through the same ``run_pipeline`` path a worker uses. Failures are recorded in ``pipeline_runs``
+Every ``ingest_interval_seconds`` it runs each ingest pipeline and then ``generate-signals``;
+``match-markets`` runs at start and then hourly. All go through the same ``run_pipeline`` path a
+worker uses. Failures are recorded in ``pipeline_runs``
 and logged; the loop carries on. ``stop()`` lets the step in hand finish, then returns.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 from sqlalchemy import Engine
 
@@ -19,6 +21,7 @@ from edgewatch.jobs.runner import run_pipeline
 from edgewatch.observability.logging import get_logger
 
 log = get_logger(__name__)
+MATCH_INTERVAL_SECONDS = 3600.0
 
 
 class EmbeddedScheduler:
@@ -29,6 +32,7 @@ class EmbeddedScheduler:
         self._pipelines = available_pipelines(settings)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_match: float | None = None
         self.cycles = 0
 
     def start(self) -> None:
@@ -48,6 +52,10 @@ class EmbeddedScheduler:
     def run_cycle(self) -> None:
         """Ingest from every source, then generate signals: one tick of the schedule."""
         order = [name for name in self._pipelines if name.startswith("ingest-")]
+        now = time.monotonic()
+        if self._last_match is None or now - self._last_match >= MATCH_INTERVAL_SECONDS:
+            order.append("match-markets")
+            self._last_match = now
         order.append("generate-signals")
         for name in order:
             if self._stop.is_set():
