@@ -19,7 +19,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from edgewatch.backtest import repository, service, sweep
@@ -30,6 +30,7 @@ from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import EdgewatchError, InvalidInput
 from edgewatch.models.backtest import BacktestRun
+from edgewatch.observability.logging import configure_logging
 
 app = typer.Typer(help="Backtests: run, rerun, list, show, compare, sweep.", no_args_is_help=True)
 out = Console()
@@ -86,6 +87,7 @@ def _session() -> Iterator[Session]:
     from edgewatch.cli import _check_database  # the root CLI mounts this one: import late
 
     settings = load_settings()
+    configure_logging(level="warning", fmt=settings.log_format)
     _check_database(settings)
     engine = create_db_engine(settings.resolved_database_url, pool_size=1)
     try:
@@ -233,7 +235,16 @@ def list_command(
     """Recent runs, newest first."""
     with _session() as session:
         runs = repository.list_runs(session, limit=limit, strategy=strategy)
-    table = Table("id", "created", "strategy", "status", "window", "pnl", "sharpe", "trades")
+    table = Table(
+        Column("id", no_wrap=True),
+        "created",
+        Column("strategy", no_wrap=True),
+        Column("status", no_wrap=True),
+        "window",
+        "pnl",
+        "sharpe",
+        "trades",
+    )
     for run in runs:
         metrics = run.metrics or {}
         window = (

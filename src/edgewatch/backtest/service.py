@@ -217,6 +217,11 @@ def load_inputs(
         first, last = repository.tick_range(session)
         if first is None or last is None:
             raise InvalidInput("no ticks are stored: ingest some data first")
+        if (start is not None and start > last) or (end is not None and end < first):
+            raise InvalidInput(
+                f"no ticks in the window: stored ticks run from {first.isoformat()} "
+                f"to {last.isoformat()}"
+            )
         start = start or first
         end = end or last
     if end < start:

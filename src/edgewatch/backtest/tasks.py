@@ -28,6 +28,7 @@ from edgewatch.backtest.service import (
 )
 from edgewatch.clock import utcnow
 from edgewatch.db.session import session_scope
+from edgewatch.errors import InvalidInput
 from edgewatch.models.backtest import BacktestRun
 from edgewatch.observability.logging import bound_context, get_logger
 
@@ -43,6 +44,10 @@ def execute_queued_run(factory: sessionmaker[Session], run_id: int) -> str:
             _finish(factory, run_id, "cancelled", None)
             log.info("backtest_cancelled")
             return "cancelled"
+        except InvalidInput as exc:
+            log.warning("backtest_refused", error=exc.message)
+            _finish(factory, run_id, "failed", f"{type(exc).__name__}: {exc.message}")
+            return "failed"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:2000]
             log.exception("backtest_failed", error=error)
