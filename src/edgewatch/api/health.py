@@ -8,6 +8,7 @@ the other checks need the database and are skipped when it is down.
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
@@ -166,13 +167,32 @@ def check_venues() -> Check:
     return Check(name="venues", status="warn" if failing else "ok", required=False, detail=detail)
 
 
-def check_models() -> Check:
-    return Check(
-        name="models",
-        status="ok",
-        required=False,
-        detail="no probability models are required by the enabled strategies",
-    )
+def check_models(settings: Settings, *, required: Collection[str] = ()) -> Check:
+    """Probability models in the registry: ok when each ``required`` one is active and verifies.
+
+    ``required``: the model names the enabled strategies need. A required model without an active
+    version, or any active model whose artifact fails its checksum or no longer fits the feature
+    set, is a warning, not a failure: signals from other strategies are still worth serving.
+    """
+    # Imported here: the registry pulls in scikit-learn, which the API needs for nothing else.
+    from edgewatch.forecasting.registry import ModelRegistry
+
+    registry = ModelRegistry.for_data_dir(settings.data_dir)
+    names = sorted({*required, *registry.names()})
+    statuses = registry.statuses(names)
+    problems = [
+        status
+        for status in statuses
+        if status.status != "ok" and (status.name in required or status.status != "missing")
+    ]
+    usable = [status.detail for status in statuses if status.status == "ok"]
+    if problems:
+        detail = "; ".join([status.detail for status in problems] + usable)
+        return Check(name="models", status="warn", required=False, detail=detail)
+    if not usable:
+        detail = "no probability models are required by the enabled strategies"
+        return Check(name="models", status="ok", required=False, detail=detail)
+    return Check(name="models", status="ok", required=False, detail="; ".join(usable))
 
 
 def readiness(
@@ -202,7 +222,7 @@ def readiness(
         checks.append(Check(name="pipelines", status="warn", required=False, detail=skipped))
         checks.append(Check(name="data_freshness", status="fail", required=False, detail=skipped))
     checks.append(check_venues())
-    checks.append(check_models())
+    checks.append(check_models(settings))
     for check in checks:
         READINESS.labels(check=check.name).set(0 if check.status == "fail" else 1)
     ready = not any(check.required and check.status == "fail" for check in checks)
