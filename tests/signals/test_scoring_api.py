@@ -129,3 +129,11 @@ def test_unknown_strategy_and_bad_cursor_are_problems(client: TestClient) -> Non
     assert missing.headers["content-type"] == "application/problem+json"
     bad = client.get("/api/v1/signals/scores", params={"cursor": "!!"})
     assert bad.status_code == 422
+
+
+def test_openapi_documents_the_scoring_routes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/signals/scores", "/api/v1/strategies/{name}/calibration"):
+        assert paths[path]["get"]["summary"], path
+    errors = paths["/api/v1/strategies/{name}/calibration"]["get"]["responses"]
+    assert "application/problem+json" in errors["404"]["content"]
