@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from edgewatch.errors import InvalidInput
 from edgewatch.forecasting.cli import app
 from edgewatch.forecasting.registry import ModelRegistry
 
@@ -51,3 +52,14 @@ def test_train_list_activate_evaluate_on_the_simulator(data_dir: Path) -> None:
 def test_unknown_source_is_refused(data_dir: Path) -> None:
     result = runner.invoke(app, ["train", "--name", "x", "--source", "moon"])
     assert result.exit_code != 0
+
+
+def test_training_from_an_empty_database_says_what_is_missing(
+    data_dir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDGEWATCH_DATABASE_URL", db_url)
+    result = runner.invoke(app, ["train", "--name", "stored", "--from", "2026-01-01"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, InvalidInput)
+    assert "too few" in result.exception.message
+    assert ModelRegistry.for_data_dir(data_dir).names() == []

@@ -1,18 +1,19 @@
 """The baseline probability model: a calibrated logistic regression on market features.
 
-Inputs are registered market features (``MODEL_FEATURES``) at a tick. Prices enter in log-odds,
-time to close as √hours; the regression sees every product of two inputs (degree-2 polynomial),
-so it can learn from data how the price relates to the outcome — for instance that a price far
-from 0.5 with much time left overstates its favourite (the favourite–longshot bias) — without a
-rule saying so. Fitted on the train split, then calibrated on the validation split (Platt's
-sigmoid, or isotonic regression), then scored once on the test split; see ``dataset`` for the
-splits and ``docs/forecasting.md`` for the choices.
+Inputs are registered market features (``MODEL_FEATURES``) at a tick: the mid in log-odds, time
+to close as √hours, the mid's recent volatility, and the products of the log-odds with the other
+two. The fitted coefficients say how far to trust a price given how long and how fast it can still
+move — for instance that a price far from 0.5 with hours left overstates its favourite (the
+favourite–longshot bias) — learnt from outcomes, not written as a rule. Fitted on the train split,
+then calibrated on the validation split (Platt's sigmoid, isotonic regression, or neither), then
+scored once on the test split; see ``dataset`` for the splits and ``docs/forecasting.md`` for the
+choices (a richer degree-2 polynomial was tried and fitted noise).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -204,7 +205,3 @@ def describe(frame: pl.DataFrame) -> dict[str, Any]:
         "first_resolution": iso("resolved_at", "min"),
         "last_resolution": iso("resolved_at", "max"),
     }
-
-
-def feature_names() -> Sequence[str]:
-    return MODEL_FEATURES
