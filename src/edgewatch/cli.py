@@ -22,9 +22,11 @@ from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import DatabaseUnavailable, EdgewatchError
+from edgewatch.forecasting.cli import app as models_app
 from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
+from edgewatch.signals.scoring import signals_report
 from edgewatch.venues.cli import app as venues_app
 from edgewatch.venues.cli import fees_command
 from edgewatch.venues.replay.cli import record_command
@@ -39,10 +41,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 pipeline_app = typer.Typer(help="Run and inspect pipelines.", no_args_is_help=True)
+signals_app = typer.Typer(help="Trading signals and how they scored.", no_args_is_help=True)
+signals_app.command("report")(signals_report)
 app.add_typer(db_app, name="db")
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(venues_app, name="venues")
 app.add_typer(links_app, name="links")
+app.add_typer(models_app, name="models")
+app.add_typer(signals_app, name="signals")
 app.add_typer(sim_app, name="sim")
 app.command("fees")(fees_command)
 app.command("record")(record_command)

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     signal_max_quote_age_seconds: float = Field(default=120.0, gt=0)
     signal_ttl_seconds: float = Field(default=300.0, gt=0)
     high_confidence_threshold: float = Field(default=0.8, ge=0, le=1)
+    #: Name of a registered probability model; when set, the live ``model_edge`` strategy trades
+    #: its active version (``edgewatch models train|activate``).
+    signal_model: str | None = None
+    signal_model_margin: float = Field(default=0.02, gt=0, le=1)
 
     @field_validator("database_url")
     @classmethod

@@ -17,7 +17,6 @@ from starlette.exceptions import StarletteDeprecationWarning
 from edgewatch.api.app import create_app
 from edgewatch.config import Settings
 from edgewatch.models import Market, Signal
-from edgewatch.signals.scoring_router import router
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -39,9 +38,7 @@ def _release_log_streams() -> Iterator[None]:
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    app = create_app(settings)
-    app.include_router(router)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

@@ -30,6 +30,7 @@ from edgewatch.markets.links_router import router as links_router
 from edgewatch.markets.router import router as markets_router
 from edgewatch.observability.logging import configure_logging, get_logger
 from edgewatch.signals.router import router as signals_router
+from edgewatch.signals.scoring_router import router as scoring_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "static"
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(signals_router)
     app.include_router(jobs_router)
     app.include_router(links_router)
+    app.include_router(scoring_router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

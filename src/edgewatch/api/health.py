@@ -222,7 +222,8 @@ def readiness(
         checks.append(Check(name="pipelines", status="warn", required=False, detail=skipped))
         checks.append(Check(name="data_freshness", status="fail", required=False, detail=skipped))
     checks.append(check_venues())
-    checks.append(check_models(settings))
+    required_models = [settings.signal_model] if settings.signal_model else []
+    checks.append(check_models(settings, required=required_models))
     for check in checks:
         READINESS.labels(check=check.name).set(0 if check.status == "fail" else 1)
     ready = not any(check.required and check.status == "fail" for check in checks)

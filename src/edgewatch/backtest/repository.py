@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from edgewatch.backtest.records import BacktestResult, Resolution
 from edgewatch.models import Market, OddsTick
 from edgewatch.models.backtest import BacktestEquity, BacktestRun, BacktestTrade
-from edgewatch.signals.service import confirmed_links, load_ticks, market_info
+from edgewatch.signals.service import load_ticks, market_info, strategy_inputs
 from edgewatch.strategies.base import LinkInfo, MarketInfo
 
 _INSERT_BATCH = 5_000
@@ -53,7 +53,7 @@ def confirmed_links_between(
     session: Session, markets: Mapping[int, MarketInfo], *, start: datetime
 ) -> list[LinkInfo]:
     """Confirmed links whose two markets both trade in the window (unconfirmed never trade)."""
-    links, _ = confirmed_links(session, trading_after=start)
+    links, _ = strategy_inputs(session, trading_after=start)
     return [link for link in links if link.market_a in markets and link.market_b in markets]
 
 

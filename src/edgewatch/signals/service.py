@@ -18,7 +18,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from edgewatch.audit import service as audit
 from edgewatch.models import Market, MarketLink, OddsTick, Signal
@@ -39,37 +39,33 @@ class GenerationResult:
     by_strategy: dict[str, int]
 
 
-def confirmed_links(
+def strategy_inputs(
     session: Session, *, trading_after: datetime
 ) -> tuple[list[LinkInfo], dict[int, MarketInfo]]:
-    """Confirmed links between markets that traded after ``trading_after``.
+    """Markets that traded after ``trading_after``, and the confirmed links among them.
 
     Markets that have closed since still count: their ticks before the close are fair game.
+    Void markets are left out; outcomes are never part of what a strategy sees.
     """
-    a, b = aliased(Market), aliased(Market)
-    still_trading = [
-        (market.close_time.is_(None) | (market.close_time > trading_after)) for market in (a, b)
-    ]
-    rows = session.execute(
-        select(MarketLink, a, b)
-        .join(a, MarketLink.market_a_id == a.id)
-        .join(b, MarketLink.market_b_id == b.id)
-        .where(MarketLink.status == "confirmed", a.status != "void", b.status != "void")
-        .where(*still_trading)
-    ).all()
-    links: list[LinkInfo] = []
-    markets: dict[int, MarketInfo] = {}
-    for link, market_a, market_b in rows:
-        links.append(
-            LinkInfo(
-                market_a=link.market_a_id,
-                market_b=link.market_b_id,
-                relation=link.relation,
-                confidence=link.confidence,
+    markets = {
+        market.id: market_info(market)
+        for market in session.scalars(
+            select(Market).where(
+                Market.status != "void",
+                Market.close_time.is_(None) | (Market.close_time > trading_after),
             )
         )
-        for market in (market_a, market_b):
-            markets[market.id] = market_info(market)
+    }
+    links = [
+        LinkInfo(
+            market_a=link.market_a_id,
+            market_b=link.market_b_id,
+            relation="complement" if link.relation == "complement" else "same",
+            confidence=link.confidence,
+        )
+        for link in session.scalars(select(MarketLink).where(MarketLink.status == "confirmed"))
+        if link.market_a_id in markets and link.market_b_id in markets
+    ]
     return links, markets
 
 
@@ -122,7 +118,7 @@ def generate_signals(
 ) -> GenerationResult:
     """Evaluate ``strategies`` on ticks after ``since`` (up to ``until``) and store new signals."""
     start = (since or until - lookback) - lookback
-    links, markets = confirmed_links(session, trading_after=start)
+    links, markets = strategy_inputs(session, trading_after=start)
     ticks = load_ticks(session, sorted(markets), after=start, until=until)
     fresh = ticks if since is None else ticks.filter(pl.col("tick_ts") > since)
     newest = fresh.get_column("tick_ts").max() if not fresh.is_empty() else None

@@ -14,14 +14,31 @@ from edgewatch.strategies.cross_venue_arbitrage import CrossVenueArbitrage
 
 
 def live_strategies(settings: Settings) -> list[Strategy]:
-    """The strategies that produce live signals, configured from settings."""
-    return [
+    """The strategies that produce live signals, configured from settings.
+
+    With ``EDGEWATCH_SIGNAL_MODEL`` set, ``model_edge`` trades that model's active version; a
+    missing or corrupt model fails the run (and readiness warns) rather than trading without it.
+    """
+    strategies: list[Strategy] = [
         CrossVenueArbitrage(
             min_edge=settings.signal_min_edge,
             max_quote_age_seconds=settings.signal_max_quote_age_seconds,
             ttl_seconds=settings.signal_ttl_seconds,
         )
     ]
+    if settings.signal_model:
+        from edgewatch.forecasting.registry import ModelRegistry
+        from edgewatch.strategies.model_edge import ModelEdge
+
+        model = ModelRegistry.for_data_dir(settings.data_dir).load(settings.signal_model)
+        strategies.append(
+            ModelEdge(
+                model,
+                margin=settings.signal_model_margin,
+                ttl_seconds=settings.signal_ttl_seconds,
+            )
+        )
+    return strategies
 
 
 def generate_signals_step(session: Session, context: PipelineContext) -> PipelineOutcome:
