@@ -1,8 +1,11 @@
 """Parameter sweeps and walk-forward analysis over stored data.
 
 A sweep replays one window once per parameter point (a full grid, or ``random`` points drawn from
-it with a seed). The data is read once; the replays run in worker processes (``spawn``, so the
-same on every platform) when ``workers > 1``, each worker receiving the data once. Replays are
+it with a seed). The data is read once; the replays run in worker processes when ``workers > 1``,
+each worker receiving the data once. Workers come from a ``forkserver``: no fork of a process that
+may hold threads or connections, and, unlike ``spawn``, no re-import of an unguarded ``__main__``
+(``python -m edgewatch`` runs the CLI at import). Workers ignore Ctrl-C; the parent cancels the
+trials not yet started and waits for the running ones, and nothing is stored. Replays are
 deterministic and results are stored in grid order by the caller's session, so a parallel sweep
 stores exactly what a serial one does. Each trial is an ordinary stored run (rerunnable); its
 deflated Sharpe ratio against all the sweep's trials is kept in the run's ``summary``.
@@ -206,7 +209,7 @@ def run_trials(
         return outcomes
     pool = ProcessPoolExecutor(
         max_workers=min(workers, total),
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=multiprocessing.get_context("forkserver"),
         initializer=_init_worker,
         initargs=(inputs, strategy, stored, seed),
     )
