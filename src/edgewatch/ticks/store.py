@@ -1,25 +1,32 @@
-"""Bulk, idempotent tick storage: the one dialect-aware write path for ``odds_ticks``.
+r"""Bulk, idempotent tick storage: the one dialect-aware write path for ``odds_ticks``.
 
-PostgreSQL: COPY (CSV written by polars, in Rust) into a temporary staging table, then one
-``INSERT … SELECT … ON CONFLICT DO NOTHING`` — close to COPY speed and safe to repeat.
+PostgreSQL: COPY (CSV written by polars, in Rust) straight into ``odds_ticks`` inside a savepoint —
+as fast as ``psql \copy`` for new ticks, the common case. If any tick of the batch is already stored
+the COPY fails on the primary key, the savepoint rolls back, and the batch goes the safe way: COPY
+into a temporary staging table, then one ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
 SQLite: ``INSERT OR IGNORE`` executemany inside the caller's transaction.
 Either way a tick already stored is skipped, so re-ingesting a window stores nothing twice.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import polars as pl
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from edgewatch.models import Market
-
 COLUMNS = ("market_id", "tick_ts", "bid", "ask", "last", "volume", "bid_size", "ask_size")
-_COPY_SQL = (
+_COPY_STAGING_SQL = (
     "COPY odds_ticks_staging (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
     "FROM STDIN WITH (FORMAT csv)"
+)
+_COPY_DIRECT_SQL = (
+    "COPY odds_ticks (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
+    "FROM STDIN WITH (FORMAT csv)"
+)
+_ADVANCE_SQL = text(
+    "UPDATE markets SET last_tick_at = :newest "
+    "WHERE id = :market_id AND (last_tick_at IS NULL OR last_tick_at < :newest)"
 )
 _MERGE_SQL = (
     "INSERT INTO odds_ticks (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
@@ -54,6 +61,19 @@ def _copy_batch(session: Session, batch: pl.DataFrame) -> int:
     connection = session.connection()
     driver = connection.connection.driver_connection
     assert driver is not None
+    csv = (
+        batch.with_columns(pl.col("tick_ts").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00"))
+        .write_csv(include_header=False)
+        .encode()
+    )
+    savepoint = connection.begin_nested()
+    try:
+        with driver.cursor() as cursor, cursor.copy(_COPY_DIRECT_SQL) as copy:
+            copy.write(csv)
+        savepoint.commit()
+        return batch.height
+    except psycopg.errors.UniqueViolation:
+        savepoint.rollback()
     connection.execute(
         text(
             "CREATE TEMP TABLE IF NOT EXISTS odds_ticks_staging "
@@ -61,18 +81,9 @@ def _copy_batch(session: Session, batch: pl.DataFrame) -> int:
         )
     )
     connection.execute(text("TRUNCATE odds_ticks_staging"))
-    csv = batch.with_columns(
-        pl.col("tick_ts").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00")
-    ).write_csv(include_header=False)
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(
-            f"COPY odds_ticks_staging ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
-    ):
-        copy.write(csv.encode())
-    result = connection.execute(text(_MERGE_SQL))
-    return result.rowcount
+    with driver.cursor() as cursor, cursor.copy(_COPY_STAGING_SQL) as copy:
+        copy.write(csv)
+    return connection.execute(text(_MERGE_SQL)).rowcount
 
 
 def _insert_batch(session: Session, batch: pl.DataFrame) -> int:
@@ -90,10 +101,6 @@ def _insert_batch(session: Session, batch: pl.DataFrame) -> int:
 
 
 def _advance_last_tick(session: Session, frame: pl.DataFrame) -> None:
-    newest = frame.group_by("market_id").agg(pl.col("tick_ts").max())
-    updates: list[tuple[int, datetime]] = list(newest.iter_rows())
-    for market_id, newest_ts in updates:
-        market = session.get(Market, market_id)
-        if market is not None and (market.last_tick_at is None or market.last_tick_at < newest_ts):
-            market.last_tick_at = newest_ts
-    session.flush()
+    """Move each market's ``last_tick_at`` forward, in one statement run for all markets."""
+    newest = frame.group_by("market_id").agg(pl.col("tick_ts").max().alias("newest"))
+    session.connection().execute(_ADVANCE_SQL, newest.to_dicts())
