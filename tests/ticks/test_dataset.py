@@ -10,11 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
@@ -30,6 +32,7 @@ from edgewatch.ticks.dataset import (
     export_dataset,
     import_dataset,
     open_dataset,
+    parse_time,
     validate_ticks,
 )
 from edgewatch.ticks.ingest import ingest_window
@@ -200,6 +203,23 @@ def test_epoch_seconds_and_iso_times_parse_to_the_same_instant() -> None:
     assert checked["tick_ts"].to_list() == [instant] * len(texts)
     whole = validate_ticks(raw.with_columns(ts=pl.lit("1780315200")))
     assert whole["tick_ts"][0] == NOW
+
+
+@given(
+    instant=st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    offset_minutes=st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+@settings(max_examples=200, deadline=None)
+def test_any_instant_survives_iso_with_any_offset_and_epoch_seconds(
+    instant: datetime, offset_minutes: int
+) -> None:
+    local = instant.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    texts = [local.isoformat(), local.isoformat(sep=" "), repr(instant.timestamp())]
+    raw = pl.DataFrame({"ts": texts})
+    parsed = raw.select(parse_time("ts", pl.String())).to_series().to_list()
+    assert parsed == [instant] * len(texts)
 
 
 def ingest_sim(factory: sessionmaker[Session]) -> None:

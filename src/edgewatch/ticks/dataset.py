@@ -104,7 +104,7 @@ class ImportSummary:
         reasons = ", ".join(f"{key} {n}" for key, n in sorted(self.rejected.items()))
         already = self.rows_read - self.stored - self.ticks_rejected
         return (
-            f"imported {self.rows_read} tick rows read, {self.stored} stored, "
+            f"{self.rows_read} tick rows read, {self.stored} stored, "
             f"{already} already present, {sum(self.rejected.values())} rejected"
             + (f" ({reasons})" if reasons else "")
             + f"; {self.markets_read} markets, {self.links_added} of {self.links_read} links added"
@@ -310,19 +310,25 @@ def validate_ticks(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 class _Quarantine:
-    """Keeps the first ``limit`` rejected rows of an import; counts all of them."""
+    """Counts every rejected row of an import and keeps the first ``limit`` with their payload."""
 
     def __init__(self, summary: ImportSummary, limit: int) -> None:
         self.summary = summary
         self.room = limit
 
-    def add(self, session: Session, kind: str, rows: list[tuple[str, str, str]]) -> None:
-        """``rows`` are (venue, reason, payload)."""
-        self.summary.rejected.update(f"{kind}:{reason}" for _, reason, _ in rows)
+    def count(self, kind: str, reasons: Mapping[str, int]) -> None:
+        self.summary.rejected.update({f"{kind}:{reason}": n for reason, n in reasons.items()})
+
+    def keep(self, session: Session, kind: str, rows: list[tuple[str, str, str]]) -> None:
+        """Quarantine (venue, reason, payload) rows while there is room; they are counted apart."""
         kept = rows[: max(self.room, 0)]
         self.room -= len(kept)
         records = [RejectedRecord(venue or "import", kind, reason, p) for venue, reason, p in kept]
         quarantine(session, records, pipeline_run_id=None)
+
+    def add(self, session: Session, kind: str, rows: list[tuple[str, str, str]]) -> None:
+        self.count(kind, Counter(reason for _, reason, _ in rows))
+        self.keep(session, kind, rows)
 
 
 def import_dataset(
@@ -503,14 +509,20 @@ def _import_tick_batch(
         .otherwise(pl.col("reason"))
         .alias("reason")
     )
-    bad = checked.filter(pl.col("reason").is_not_null())
+    bad = checked.filter(pl.col("reason").is_not_null()).select("_row", "reason")
     if bad.height:
-        rows = raw.with_row_index("_row").join(bad.select("_row", "reason"), on="_row")
-        payloads = [
-            (str(row.get("venue") or ""), str(row.pop("reason")), _payload(row))
-            for row in rows.drop("_row").iter_rows(named=True)
-        ]
-        rejects.add(session, "tick", payloads)
+        rejects.count("tick", dict(bad.group_by("reason").len().iter_rows()))
+        # Payloads only for rows that will be kept: a file of bad rows stays cheap to reject.
+        kept = bad.head(max(rejects.room, 0))
+        raw_rows = raw.select(pl.all().gather(kept["_row"])).iter_rows(named=True)
+        rejects.keep(
+            session,
+            "tick",
+            [
+                (str(row.get("venue") or ""), reason, _payload(row))
+                for row, reason in zip(raw_rows, kept["reason"], strict=True)
+            ],
+        )
     good = checked.filter(pl.col("reason").is_null()).select(
         pl.col(name).cast(dtype) for name, dtype in TICK_SCHEMA.items()
     )
