@@ -16,7 +16,6 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from edgewatch.api.app import create_app
 from edgewatch.backtest import service, tasks
-from edgewatch.backtest.router import router
 from edgewatch.config import Settings
 from edgewatch.db.session import session_scope
 from edgewatch.models.backtest import BacktestRun
@@ -44,9 +43,7 @@ def _release_log_streams() -> Iterator[None]:
 @pytest.fixture
 def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
     ingest_sim(session_factory)
-    app = create_app(settings)
-    app.include_router(router)
-    with TestClient(app) as client:
+    with TestClient(create_app(settings)) as client:
         yield client
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from edgewatch.api import health
 from edgewatch.api.middleware import RequestContextMiddleware
 from edgewatch.api.problems import install_problem_handlers
+from edgewatch.backtest.router import router as backtests_router
 from edgewatch.config import Settings, get_settings
 from edgewatch.dashboard.router import router as dashboard_router
 from edgewatch.db import migrate
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(links_router)
     app.include_router(scoring_router)
+    app.include_router(backtests_router)
     app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
