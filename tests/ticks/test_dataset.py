@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
+from edgewatch.errors import FeeUnknown
 from edgewatch.models import Market, MarketLink, OddsTick, RejectedRecord
 from edgewatch.strategies.base import TICK_SCHEMA
 from edgewatch.ticks.cli import app
@@ -36,6 +38,7 @@ from edgewatch.ticks.dataset import (
     validate_ticks,
 )
 from edgewatch.ticks.ingest import ingest_window
+from edgewatch.venues.fees import market_fee
 from edgewatch.venues.sim.venue import SimVenue
 from edgewatch.venues.sim.world import SimConfig, SimWorld
 
@@ -143,6 +146,29 @@ def test_importing_the_same_dataset_twice_stores_each_tick_once(
         assert p2.close_time == datetime(2026, 6, 30, 22, tzinfo=UTC)
 
 
+def test_imported_markets_price_fees_like_ingested_ones_and_fail_closed_without_a_rate(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    import_dataset(session_factory, open_dataset(write_dataset(tmp_path / "d", GOOD_TICKS)))
+    with session_factory() as session:
+        by_id = {m.venue_market_id: m for m in session.scalars(select(Market))}
+
+    def fee(market_id: str) -> Decimal:
+        m = by_id[market_id]
+        return market_fee(
+            fee_schedule=m.fee_schedule,
+            fee_multiplier=m.fee_multiplier,
+            fee_rate=m.fee_rate,
+            price=Decimal("0.5"),
+            contracts=100,
+        )
+
+    assert fee("K1") == Decimal("1.75")
+    assert fee("P1") == Decimal("0.50000")
+    with pytest.raises(FeeUnknown):
+        fee("P2")
+
+
 @pytest.mark.both_backends
 def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
     session_factory: sessionmaker[Session], tmp_path: Path
@@ -156,13 +182,14 @@ def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
         "kalshi,K1,2026-06-01T12:14:00+00:00,,,,\n"
         "kalshi,K1,2026-06-01T12:15:00+00:00,cheap,0.5,,\n"
         "kalshi,K1,2026-06-01T12:16:00+00:00,0.4,0.5,,-3\n"
+        "kalshi,K1,2026-06-01T12:16:30+00:00,0.4,0.5,,inf\n"
         "kalshi,NOPE,2026-06-01T12:17:00+00:00,0.4,0.5,,\n"
         "other,X1,2026-06-01T12:18:00+00:00,0.4,0.5,,\n"
         ",K1,2026-06-01T12:19:00+00:00,0.4,0.5,,\n"
     )
     dataset = open_dataset(write_dataset(tmp_path / "data", GOOD_TICKS + bad))
     summary = import_dataset(session_factory, dataset, batch_rows=5)
-    assert (summary.rows_read, summary.stored, summary.ticks_rejected) == (15, 4, 11)
+    assert (summary.rows_read, summary.stored, summary.ticks_rejected) == (16, 4, 12)
     assert summary.rejected == {
         "tick:bad_time": 2,
         "tick:not_finite": 1,
@@ -170,14 +197,14 @@ def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
         "tick:crossed_quote": 1,
         "tick:empty_quote": 1,
         "tick:wrong_type": 1,
-        "tick:negative_size": 1,
+        "tick:negative_size": 2,
         "tick:unknown_market": 2,
         "tick:missing_field": 1,
         "market:bad_status": 1,
         "link:unknown_market": 1,
         "link:bad_relation": 1,
     }
-    assert "15 tick rows read, 4 stored, 0 already present, 14 rejected" in summary.line()
+    assert "16 tick rows read, 4 stored, 0 already present, 15 rejected" in summary.line()
     with session_factory() as session:
         assert count(session, OddsTick) == 4
         rows = session.scalars(select(RejectedRecord).where(RejectedRecord.kind == "tick")).all()
@@ -437,3 +464,18 @@ def test_import_killed_midway_and_rerun_ends_with_the_rows_of_one_clean_import(
     summary = import_dataset(clean, open_dataset(directory), batch_rows=50_000)
     assert summary.stored == total
     assert snapshot(session_factory) == snapshot(clean)
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_import_with_a_markets_csv_lacking_columns_is_one_line_before_anything_is_stored(
+    tmp_path: Path, session_factory: sessionmaker[Session]
+) -> None:
+    directory = write_dataset(tmp_path / "d", GOOD_TICKS)
+    (directory / "markets.csv").write_text("venue,market_id\nkalshi,K1\n")
+    result = CliRunner().invoke(app, ["import", str(directory)])
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        "markets.csv lacks required columns: title, close_time, status, resolution, resolved_at"
+    )
+    with session_factory() as session:
+        assert count(session, Market) == 0

@@ -154,6 +154,11 @@ def open_dataset(directory: Path) -> Dataset:
         found = "both" if present else "neither"
         raise InvalidInput(f"{directory} must hold one of {TICKS_CSV} or {TICKS_PARQUET}, {found}")
     ticks_path = present[0]
+    markets_path = directory / MARKETS_FILE
+    _require_columns(markets_path, pl.scan_csv(markets_path, infer_schema=False), _REQUIRED_MARKET)
+    if (directory / LINKS_FILE).exists():
+        links_path = directory / LINKS_FILE
+        _require_columns(links_path, pl.scan_csv(links_path, infer_schema=False), _REQUIRED_LINK)
     _require_columns(ticks_path, _scan_ticks(ticks_path), _REQUIRED_TICK)
     tick_rows = _readable(ticks_path, lambda: _scan_ticks(ticks_path).select(pl.len()).collect())
     return Dataset(directory=directory, ticks_path=ticks_path, tick_rows=int(tick_rows.item()))
@@ -163,8 +168,12 @@ def _readable(path: Path, read: Callable[[], pl.DataFrame]) -> pl.DataFrame:
     try:
         return read()
     except (OSError, pl.exceptions.PolarsError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InvalidInput(f"cannot read {path}: {reason}") from None
+        raise InvalidInput(f"cannot read {path}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _scan_ticks(path: Path) -> pl.LazyFrame:
@@ -201,7 +210,7 @@ def _iter_tick_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
         else:
             yield from pl.scan_csv(path, infer_schema=False).collect_batches(chunk_size=batch_rows)
     except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InvalidInput(f"cannot read {path}: {str(exc).strip().splitlines()[0]}") from None
+        raise InvalidInput(f"cannot read {path}: {_first_line(exc)}") from None
 
 
 # --- vectorised parsing and validation -----------------------------------------------------------
@@ -278,7 +287,8 @@ def validate_ticks(raw: pl.DataFrame) -> pl.DataFrame:
     prices = [pl.col(name) for name in _PRICES]
     not_finite = pl.any_horizontal(p.is_nan() | p.is_infinite() for p in prices).fill_null(False)
     out_of_range = pl.any_horizontal((p < 0) | (p > 1) for p in prices).fill_null(False)
-    bad_size = pl.any_horizontal(pl.col(s).is_nan() | (pl.col(s) < 0) for s in _SIZES).fill_null(
+    sizes = [pl.col(name) for name in _SIZES]
+    bad_size = pl.any_horizontal(s.is_nan() | s.is_infinite() | (s < 0) for s in sizes).fill_null(
         False
     )
     missing = (pl.col("venue").fill_null("") == "") | (
