@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import polars as pl
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
+
+from edgewatch.db.types import UTCDateTime
 
 COLUMNS = ("market_id", "tick_ts", "bid", "ask", "last", "volume", "bid_size", "ask_size")
 _COPY_STAGING_SQL = (
@@ -24,10 +26,11 @@ _COPY_DIRECT_SQL = (
     "COPY odds_ticks (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
     "FROM STDIN WITH (FORMAT csv)"
 )
+# Typed so the time is stored exactly as the ORM stores it (SQLite keeps datetimes as text).
 _ADVANCE_SQL = text(
     "UPDATE markets SET last_tick_at = :newest "
     "WHERE id = :market_id AND (last_tick_at IS NULL OR last_tick_at < :newest)"
-)
+).bindparams(bindparam("newest", type_=UTCDateTime()))
 _MERGE_SQL = (
     "INSERT INTO odds_ticks (market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size) "
     "SELECT market_id, tick_ts, bid, ask, last, volume, bid_size, ask_size "
