@@ -35,7 +35,7 @@ import polars as pl
 from edgewatch.features import FEATURE_SET_VERSION, pair_features
 from edgewatch.strategies import emission
 from edgewatch.strategies.base import LinkInfo, MarketInfo, ProposedSignal, Side
-from edgewatch.strategies.single_market import strength_past
+from edgewatch.strategies.single_market import sizing_of, strength_past
 
 _PAIR_FEATURES = ["price_gap", "gap_mean_50t", "gap_zscore_50t", "lead_lag_30t", "quote_age"]
 
@@ -58,18 +58,13 @@ class CrossVenueConvergence:
     version = "1"
 
     def __post_init__(self) -> None:
+        sizing_of(self)
         emission.require_positive(
             self.name,
             entry_zscore=self.entry_zscore,
             lead_threshold=self.lead_threshold,
-            max_spread=self.max_spread,
             max_quote_age_seconds=self.max_quote_age_seconds,
-            ttl_seconds=self.ttl_seconds,
-            edge_scale=self.edge_scale,
-            default_size=self.default_size,
-            max_size=self.max_size,
         )
-        emission.require_non_negative(self.name, min_edge=self.min_edge)
         emission.require_fraction(
             self.name, convergence=self.convergence, min_link_confidence=self.min_link_confidence
         )

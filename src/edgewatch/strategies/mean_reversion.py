@@ -26,8 +26,8 @@ from edgewatch.strategies import emission
 from edgewatch.strategies.base import LinkInfo, MarketInfo, ProposedSignal
 from edgewatch.strategies.single_market import (
     SingleMarketRule,
-    Sizing,
     evaluate_single_market,
+    sizing_of,
     strength_past,
 )
 
@@ -47,16 +47,8 @@ class MeanReversion:
     version = "1"
 
     def __post_init__(self) -> None:
-        emission.require_positive(
-            self.name,
-            entry_zscore=self.entry_zscore,
-            max_spread=self.max_spread,
-            ttl_seconds=self.ttl_seconds,
-            edge_scale=self.edge_scale,
-            default_size=self.default_size,
-            max_size=self.max_size,
-        )
-        emission.require_non_negative(self.name, min_edge=self.min_edge)
+        sizing_of(self)
+        emission.require_positive(self.name, entry_zscore=self.entry_zscore)
         emission.require_fraction(self.name, reversion=self.reversion)
 
     def evaluate(
@@ -77,12 +69,4 @@ class MeanReversion:
             buy_no=zscore >= self.entry_zscore,
             strength=strength_past(zscore, self.entry_zscore),
         )
-        sizing = Sizing(
-            min_edge=self.min_edge,
-            max_spread=self.max_spread,
-            ttl_seconds=self.ttl_seconds,
-            edge_scale=self.edge_scale,
-            default_size=self.default_size,
-            max_size=self.max_size,
-        )
-        return evaluate_single_market(rule, sizing, ticks, markets=markets, since=since)
+        return evaluate_single_market(rule, sizing_of(self), ticks, markets=markets, since=since)

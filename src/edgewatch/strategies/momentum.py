@@ -26,8 +26,8 @@ from edgewatch.strategies import emission
 from edgewatch.strategies.base import LinkInfo, MarketInfo, ProposedSignal
 from edgewatch.strategies.single_market import (
     SingleMarketRule,
-    Sizing,
     evaluate_single_market,
+    sizing_of,
     strength_past,
 )
 
@@ -47,16 +47,8 @@ class Momentum:
     version = "1"
 
     def __post_init__(self) -> None:
-        emission.require_positive(
-            self.name,
-            entry_momentum=self.entry_momentum,
-            max_spread=self.max_spread,
-            ttl_seconds=self.ttl_seconds,
-            edge_scale=self.edge_scale,
-            default_size=self.default_size,
-            max_size=self.max_size,
-        )
-        emission.require_non_negative(self.name, min_edge=self.min_edge)
+        sizing_of(self)
+        emission.require_positive(self.name, entry_momentum=self.entry_momentum)
         emission.require_fraction(self.name, continuation=self.continuation)
 
     def evaluate(
@@ -77,12 +69,4 @@ class Momentum:
             buy_no=momentum <= -self.entry_momentum,
             strength=strength_past(momentum, self.entry_momentum),
         )
-        sizing = Sizing(
-            min_edge=self.min_edge,
-            max_spread=self.max_spread,
-            ttl_seconds=self.ttl_seconds,
-            edge_scale=self.edge_scale,
-            default_size=self.default_size,
-            max_size=self.max_size,
-        )
-        return evaluate_single_market(rule, sizing, ticks, markets=markets, since=since)
+        return evaluate_single_market(rule, sizing_of(self), ticks, markets=markets, since=since)

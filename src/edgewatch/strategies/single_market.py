@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -32,6 +32,52 @@ class Sizing:
     edge_scale: float
     default_size: float
     max_size: float
+
+
+class SizingParameters(Protocol):
+    """The sizing and expiry parameters every trading strategy here exposes as fields."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def min_edge(self) -> float: ...
+
+    @property
+    def max_spread(self) -> float: ...
+
+    @property
+    def ttl_seconds(self) -> float: ...
+
+    @property
+    def edge_scale(self) -> float: ...
+
+    @property
+    def default_size(self) -> float: ...
+
+    @property
+    def max_size(self) -> float: ...
+
+
+def sizing_of(strategy: SizingParameters) -> Sizing:
+    """Validate a strategy's shared sizing parameters (``InvalidInput`` naming the bad one)."""
+    emission.require_positive(
+        strategy.name,
+        max_spread=strategy.max_spread,
+        ttl_seconds=strategy.ttl_seconds,
+        edge_scale=strategy.edge_scale,
+        default_size=strategy.default_size,
+        max_size=strategy.max_size,
+    )
+    emission.require_non_negative(strategy.name, min_edge=strategy.min_edge)
+    return Sizing(
+        min_edge=strategy.min_edge,
+        max_spread=strategy.max_spread,
+        ttl_seconds=strategy.ttl_seconds,
+        edge_scale=strategy.edge_scale,
+        default_size=strategy.default_size,
+        max_size=strategy.max_size,
+    )
 
 
 @dataclass(frozen=True, slots=True)
