@@ -29,14 +29,9 @@ from edgewatch.errors import FeeUnknown
 from edgewatch.models import Market, MarketLink, OddsTick, RejectedRecord
 from edgewatch.strategies.base import TICK_SCHEMA
 from edgewatch.ticks.cli import app
-from edgewatch.ticks.dataset import (
-    MAX_QUARANTINED,
-    export_dataset,
-    import_dataset,
-    open_dataset,
-    parse_time,
-    validate_ticks,
-)
+from edgewatch.ticks.dataset import MAX_QUARANTINED, open_dataset, parse_time, validate_ticks
+from edgewatch.ticks.exporter import export_dataset
+from edgewatch.ticks.importer import import_dataset
 from edgewatch.ticks.ingest import ingest_window
 from edgewatch.venues.fees import market_fee
 from edgewatch.venues.sim.venue import SimVenue

@@ -29,7 +29,9 @@ from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import DatabaseUnavailable, EdgewatchError
-from edgewatch.ticks.dataset import DEFAULT_BATCH_ROWS, export_dataset, import_dataset, open_dataset
+from edgewatch.ticks.dataset import DEFAULT_BATCH_ROWS, open_dataset
+from edgewatch.ticks.exporter import export_dataset
+from edgewatch.ticks.importer import import_dataset
 
 USAGE_ERROR = 2
 
