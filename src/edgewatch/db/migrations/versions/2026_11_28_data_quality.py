@@ -1,0 +1,23 @@
+"""data quality: candles, quality findings, archives
+
+Revision ID: 2026_11_28_data_quality
+Revises: 2026_11_28_paper
+Create Date: 2026-11-28 12:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "2026_11_28_data_quality"
+down_revision: str | None = "2026_11_28_paper"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
