@@ -16,6 +16,8 @@ install_missing() {
   command -v redis-server >/dev/null || packages+=(redis-server)
   # promtool (Debian package `prometheus`) checks and unit-tests deploy/prometheus/ rules.
   command -v promtool >/dev/null || packages+=(prometheus)
+  # Debian's Chromium drives the dashboard's browser tests (Playwright, never a downloaded browser).
+  command -v chromium >/dev/null || packages+=(chromium)
   if [ ${#packages[@]} -gt 0 ]; then
     echo "installing ${packages[*]}" >&2
     apt-get update -qq >&2
