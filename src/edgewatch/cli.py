@@ -28,6 +28,7 @@ from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
 from edgewatch.signals.scoring import signals_report
+from edgewatch.smoke.cli import smoke_command
 from edgewatch.ticks.cli import export_command, import_command
 from edgewatch.venues.cli import app as venues_app
 from edgewatch.venues.cli import fees_command
@@ -57,6 +58,7 @@ app.command("fees")(fees_command)
 app.command("record")(record_command)
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.command("smoke")(smoke_command)
 console = Console()
 
 
