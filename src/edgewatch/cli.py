@@ -83,24 +83,19 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from edgewatch.api.app import create_app
+    from edgewatch.api.server import base_url, server_config
 
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     _check_database(settings)
     console.print(
-        f"[bold green]Edgewatch[/] is serving on [link]http://{settings.host}:{settings.port}/[/]"
+        f"[bold green]Edgewatch[/] is serving on [link]{base_url(settings)}/[/]"
         f"  (API docs at /docs; Ctrl-C to stop)"
     )
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal; a stop we asked
     # for is a clean exit, not a crash.
     signal.signal(signal.SIGTERM, _stopped)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            timeout_graceful_shutdown=10,
-        )
+        uvicorn.Server(server_config(create_app(settings), settings)).run()
     console.print("Edgewatch stopped cleanly.")
 
 

@@ -52,6 +52,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: PEM certificate chain and private key: set both and ``serve`` speaks HTTPS itself
+    #: (most installs terminate TLS at a reverse proxy instead; see docs/deployment.md).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
@@ -119,6 +123,15 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _tls_files_are_complete(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("EDGEWATCH_TLS_CERT_FILE and EDGEWATCH_TLS_KEY_FILE go together")
+        for name, path in (("CERT", self.tls_cert_file), ("KEY", self.tls_key_file)):
+            if path is not None and not path.is_file():
+                raise ValueError(f"EDGEWATCH_TLS_{name}_FILE: no such file {path}")
+        return self
+
+    @model_validator(mode="after")
     def _kalshi_key_is_complete(self) -> Settings:
         if (self.kalshi_api_key_id is None) != (self.kalshi_private_key_file is None):
             raise ValueError(
@@ -163,6 +176,11 @@ class Settings(BaseSettings):
             sources.append(
                 SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir, case_sensitive=False)
             )
+        secret_id = os.environ.get("EDGEWATCH_AWS_SECRET_ID")
+        if secret_id:
+            from edgewatch.secrets_manager import SecretsManagerSource
+
+            sources.append(SecretsManagerSource(settings_cls, secret_id))
         return tuple(sources)
 
 

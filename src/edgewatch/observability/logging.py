@@ -8,19 +8,36 @@ of keys that look like credentials are masked by ``_redact``.
 from __future__ import annotations
 
 import logging
+import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
 _SECRET_MARKERS = ("password", "secret", "token", "api_key", "apikey", "authorization")
+#: ``scheme://user:password@host``: the password part of a URL (database, broker, webhook).
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
+
+
+def _is_secret_key(key: object) -> bool:
+    return isinstance(key, str) and any(marker in key.lower() for marker in _SECRET_MARKERS)
+
+
+def _scrub(value: Any) -> Any:
+    """Mask credentials inside a value: URL passwords in strings, secret keys in containers."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\g<head>***@", value) if "@" in value else value
+    if isinstance(value, Mapping):
+        return {k: "***" if _is_secret_key(k) else _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
 
 
 def _redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
     for key in list(event_dict):
-        if any(marker in key.lower() for marker in _SECRET_MARKERS):
-            event_dict[key] = "***"
+        event_dict[key] = "***" if _is_secret_key(key) else _scrub(event_dict[key])
     return event_dict
 
 
@@ -57,7 +74,7 @@ def configure_logging(*, level: str = "info", fmt: str = "json") -> None:
         _redact,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=[*shared, structlog.processors.format_exc_info, _redact, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=lambda *_args: _StderrLogger(),
         cache_logger_on_first_use=False,
