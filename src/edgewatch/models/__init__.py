@@ -4,8 +4,10 @@ from edgewatch.models.account import ApiKey, User
 from edgewatch.models.audit import AuditEntry
 from edgewatch.models.backtest import BacktestRun
 from edgewatch.models.base import Base
+from edgewatch.models.candle import Candle
 from edgewatch.models.market import Market, MarketLink
 from edgewatch.models.pipeline import PipelineRun, RejectedRecord
+from edgewatch.models.quality import QualityFinding
 from edgewatch.models.signal import Signal
 from edgewatch.models.tick import OddsTick
 
@@ -14,10 +16,12 @@ __all__ = [
     "AuditEntry",
     "BacktestRun",
     "Base",
+    "Candle",
     "Market",
     "MarketLink",
     "OddsTick",
     "PipelineRun",
+    "QualityFinding",
     "RejectedRecord",
     "Signal",
     "User",

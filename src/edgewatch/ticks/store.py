@@ -6,6 +6,8 @@ the COPY fails on the primary key, the savepoint rolls back, and the batch goes 
 into a temporary staging table, then one ``INSERT … SELECT … ON CONFLICT DO NOTHING``.
 SQLite: ``INSERT OR IGNORE`` executemany inside the caller's transaction.
 Either way a tick already stored is skipped, so re-ingesting a window stores nothing twice.
+Each batch that stored something then refreshes the candles it touched (``ticks.candles``), in
+the same transaction, so candles never disagree with the ticks.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from edgewatch.db.types import UTCDateTime
+from edgewatch.ticks.candles import update_candles
 
 COLUMNS = ("market_id", "tick_ts", "bid", "ask", "last", "volume", "bid_size", "ask_size")
 _COPY_STAGING_SQL = (
@@ -49,13 +52,19 @@ _SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"
 def store_ticks(session: Session, frame: pl.DataFrame) -> int:
     """Store ``frame`` (columns ``COLUMNS``, ``tick_ts`` UTC) and return how many rows were new.
 
-    Memory stays bounded: the frame is written in batches of ``BATCH_ROWS``.
+    Memory stays bounded: the frame is written in batches of ``BATCH_ROWS``. The candles of
+    every bucket a batch with new ticks falls in are recomputed.
     """
     if frame.is_empty():
         return 0
     frame = frame.select(COLUMNS)
     write = _copy_batch if session.get_bind().dialect.name == "postgresql" else _insert_batch
-    stored = sum(write(session, batch) for batch in frame.iter_slices(BATCH_ROWS))
+    stored = 0
+    for batch in frame.iter_slices(BATCH_ROWS):
+        new = write(session, batch)
+        if new:
+            update_candles(session.connection(), batch)
+        stored += new
     _advance_last_tick(session, frame)
     return stored
 
