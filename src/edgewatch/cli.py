@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import desc, func, select
 
+from edgewatch.alerts.cli import app as alerts_app
 from edgewatch.backtest.cli import app as backtest_app
 from edgewatch.config import Settings, load_settings
 from edgewatch.db import migrate
@@ -53,6 +54,7 @@ app.add_typer(links_app, name="links")
 app.add_typer(models_app, name="models")
 app.add_typer(signals_app, name="signals")
 app.add_typer(backtest_app, name="backtest")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(sim_app, name="sim")
 app.command("fees")(fees_command)
 app.command("record")(record_command)

@@ -89,6 +89,32 @@ class Settings(BaseSettings):
     #: its active version (``edgewatch models train|activate``).
     signal_model: str | None = None
     signal_model_margin: float = Field(default=0.02, gt=0, le=1)
+    #: Strategies that produce live signals, with their default parameters (``model_edge`` is
+    #: enabled by ``signal_model`` instead). Arbitrage keeps the ``signal_*`` settings above.
+    live_strategies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cross_venue_arbitrage"]
+    )
+    #: Ticks before the fresh ones that live strategies see as context: the 20-tick windows of
+    #: mean reversion and momentum and the 50-tick window of convergence must fit inside it.
+    signal_context_seconds: float = Field(default=600.0, gt=0, le=86_400)
+
+    # In-app alerting (see docs/alerting.md). A channel is on when its destination is set.
+    alert_webhook_url: SecretStr | None = None
+    alert_slack_webhook_url: SecretStr | None = None
+    alert_discord_webhook_url: SecretStr | None = None
+    alert_telegram_bot_token: SecretStr | None = None
+    alert_telegram_chat_id: str | None = None
+    alert_telegram_api_url: str = "https://api.telegram.org"
+    alert_smtp_host: str | None = None
+    alert_smtp_port: int = Field(default=587, ge=1, le=65535)
+    alert_smtp_user: str | None = None
+    alert_smtp_password: SecretStr | None = None
+    alert_smtp_starttls: bool = True
+    alert_email_from: str | None = None
+    alert_email_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: A still-firing alert is sent again after this long; resolved alerts are sent once.
+    alert_repeat_interval_minutes: float = Field(default=240.0, gt=0)
+    alert_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("database_url")
     @classmethod
@@ -112,6 +138,43 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("live_strategies", "alert_email_to", mode="before")
+    @classmethod
+    def _split_lists(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("live_strategies")
+    @classmethod
+    def _live_strategies_are_known(cls, value: list[str]) -> list[str]:
+        from edgewatch.strategies.registry import strategy_names
+
+        if "model_edge" in value:
+            raise ValueError("model_edge runs when EDGEWATCH_SIGNAL_MODEL names a model")
+        unknown = sorted(set(value) - set(strategy_names()))
+        if unknown:
+            known = ", ".join(strategy_names())
+            raise ValueError(f"unknown strategy(s) {', '.join(unknown)} (known: {known})")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _alert_channels_are_complete(self) -> Settings:
+        if (self.alert_telegram_bot_token is None) != (self.alert_telegram_chat_id is None):
+            raise ValueError(
+                "EDGEWATCH_ALERT_TELEGRAM_BOT_TOKEN and EDGEWATCH_ALERT_TELEGRAM_CHAT_ID go together"
+            )
+        if self.alert_smtp_host and not (self.alert_email_from and self.alert_email_to):
+            raise ValueError(
+                "EDGEWATCH_ALERT_SMTP_HOST needs EDGEWATCH_ALERT_EMAIL_FROM and "
+                "EDGEWATCH_ALERT_EMAIL_TO"
+            )
+        if (self.alert_smtp_user is None) != (self.alert_smtp_password is None):
+            raise ValueError(
+                "EDGEWATCH_ALERT_SMTP_USER and EDGEWATCH_ALERT_SMTP_PASSWORD go together"
+            )
+        return self
 
     @field_validator("sources")
     @classmethod

@@ -12,7 +12,8 @@ API answers with, so one handler turns any of them into an RFC 9457 problem docu
     ├── FeeUnknown                      422  no fee schedule is known; fail closed, no signal
     ├── TemporaryError                  503  retry later
     │   ├── VenueUnavailable            503  the venue is down, rate-limited or its circuit is open
-    │   └── PipelineBusy                409  another run of that pipeline holds the lock
+    │   ├── PipelineBusy                409  another run of that pipeline holds the lock
+    │   └── NotificationFailed          503  an alert channel refused or did not answer
     └── DatabaseUnavailable             503  the database cannot be reached
 """
 
@@ -85,6 +86,10 @@ class VenueUnavailable(TemporaryError):
 class PipelineBusy(TemporaryError):
     status_code = 409
     code = "pipeline-busy"
+
+
+class NotificationFailed(TemporaryError):
+    code = "notification-failed"
 
 
 class DatabaseUnavailable(EdgewatchError):

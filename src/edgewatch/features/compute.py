@@ -11,6 +11,7 @@ from edgewatch.errors import InvalidInput
 from edgewatch.features import windows
 from edgewatch.features.market import CLOSE_TIME
 from edgewatch.features.registry import FeatureSpec, Group, feature, features_of
+from edgewatch.features.timing import timed
 from edgewatch.strategies.base import TICK_SCHEMA, LinkInfo, MarketInfo
 
 _CLOSE_TIME_TYPE = pl.Datetime("us", "UTC")
@@ -41,6 +42,13 @@ def market_features(
     gives ``close_time`` per ``market_id`` (for ``time_to_close``); ``names`` limits the output to
     those features (default: all of them).
     """
+    with timed("market"):
+        return _market_features(ticks, markets=markets, names=names)
+
+
+def _market_features(
+    ticks: pl.DataFrame, *, markets: pl.DataFrame | None, names: Iterable[str] | None
+) -> pl.DataFrame:
     _check_sorted(ticks, "market_id")
     specs = _select(names, "market")
     helpers = [windows.SERIES, windows.POSITION, CLOSE_TIME]
@@ -70,6 +78,13 @@ def pair_features(
     the same for ``_b``), ``mid_a``, ``mid_b``, ``mid_b_aligned`` and the pair features.
     A link whose markets have no ticks has no rows; rows before both markets quoted are dropped.
     """
+    with timed("pair"):
+        return _pair_features(ticks, links, names=names)
+
+
+def _pair_features(
+    ticks: pl.DataFrame, links: Sequence[LinkInfo], *, names: Iterable[str] | None
+) -> pl.DataFrame:
     _check_sorted(ticks, "market_id")
     specs = _select(names, "pair")
     link_frame = pl.DataFrame(

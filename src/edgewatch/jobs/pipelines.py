@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgewatch.alerts.tasks import evaluate_alerts_step
 from edgewatch.config import Settings
 from edgewatch.errors import InvalidInput
 from edgewatch.jobs.runner import PipelineFn
@@ -46,6 +47,13 @@ def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
             "generate-signals",
             "run the live strategies over new ticks and store their signals",
             generate_signals_step,
+        )
+    )
+    specs.append(
+        PipelineSpec(
+            "evaluate-alerts",
+            "check the alert rules and notify the configured channels (docs/alerting.md)",
+            evaluate_alerts_step,
         )
     )
     return {spec.name: spec for spec in specs}

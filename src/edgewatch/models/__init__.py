@@ -1,6 +1,7 @@
 """Every ORM table, in one package so that capabilities can import each other's tables freely."""
 
 from edgewatch.models.account import ApiKey, User
+from edgewatch.models.alert import Alert
 from edgewatch.models.audit import AuditEntry
 from edgewatch.models.backtest import BacktestRun
 from edgewatch.models.base import Base
@@ -12,6 +13,7 @@ from edgewatch.models.signal import Signal
 from edgewatch.models.tick import OddsTick
 
 __all__ = [
+    "Alert",
     "ApiKey",
     "AuditEntry",
     "BacktestRun",

@@ -10,6 +10,8 @@
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 - ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
+- ``edgewatch_feature_computation_seconds{group}`` — time to compute features for signals.
+- ``edgewatch_alert_notifications_total{channel,status}`` — alert notifications sent or failed.
 """
 
 from __future__ import annotations
@@ -72,5 +74,18 @@ READINESS = Gauge(
     "edgewatch_readiness_status",
     "1 when the named readiness check passes or warns, 0 when it fails.",
     ["check"],
+    registry=REGISTRY,
+)
+FEATURE_COMPUTATION = Histogram(
+    "edgewatch_feature_computation_seconds",
+    "Time to compute one batch of features for signal generation, by feature group.",
+    ["group"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+    registry=REGISTRY,
+)
+ALERT_NOTIFICATIONS = Counter(
+    "edgewatch_alert_notifications_total",
+    "Alert notifications by channel and outcome (sent or failed).",
+    ["channel", "status"],
     registry=REGISTRY,
 )

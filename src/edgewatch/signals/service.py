@@ -4,7 +4,10 @@ Incremental and idempotent. The run's cursor is the newest tick time it evaluate
 evaluates only later ticks, with ``lookback`` of earlier ticks as context so a strategy can tell a
 new opportunity from one it already reported. Every signal carries a ``dedupe_key`` derived from the
 data it saw, and inserts skip keys already stored, so re-running a window adds nothing. Each stored
-signal is written to the audit log in the same transaction.
+signal is written to the audit log in the same transaction, and one at or above the
+high-confidence threshold also raises an alert event there (``alerts.events``) for the notifier.
+The time spent computing features inside the strategies is observed as
+``edgewatch_feature_computation_seconds``.
 """
 
 from __future__ import annotations
@@ -20,10 +23,17 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from edgewatch.alerts import events as alert_events
 from edgewatch.audit import service as audit
+from edgewatch.clock import utcnow
+from edgewatch.features import timing as feature_timing
 from edgewatch.models import Market, MarketLink, OddsTick, Signal
 from edgewatch.observability.logging import get_logger
-from edgewatch.observability.metrics import HIGH_CONFIDENCE_SIGNALS, SIGNALS_GENERATED
+from edgewatch.observability.metrics import (
+    FEATURE_COMPUTATION,
+    HIGH_CONFIDENCE_SIGNALS,
+    SIGNALS_GENERATED,
+)
 from edgewatch.strategies.base import TICK_SCHEMA, LinkInfo, MarketInfo, ProposedSignal, Strategy
 
 log = get_logger(__name__)
@@ -123,9 +133,10 @@ def generate_signals(
     fresh = ticks if since is None else ticks.filter(pl.col("tick_ts") > since)
     newest = fresh.get_column("tick_ts").max() if not fresh.is_empty() else None
     proposed: list[tuple[Strategy, ProposedSignal]] = []
-    for strategy in strategies:
-        for signal in strategy.evaluate(ticks, markets=markets, links=links, since=since):
-            proposed.append((strategy, signal))
+    with feature_timing.observing(_observe_feature_seconds):
+        for strategy in strategies:
+            for signal in strategy.evaluate(ticks, markets=markets, links=links, since=since):
+                proposed.append((strategy, signal))
     by_strategy: dict[str, int] = {}
     stored = 0
     for strategy, proposal in proposed:
@@ -145,6 +156,20 @@ def generate_signals(
         SIGNALS_GENERATED.labels(strategy=strategy.name).inc()
         if proposal.confidence >= high_confidence:
             HIGH_CONFIDENCE_SIGNALS.labels(strategy=strategy.name).inc()
+            alert_events.raise_event(
+                session,
+                alert_events.high_confidence_signal(
+                    signal_id=signal_id,
+                    strategy=strategy.name,
+                    market_id=proposal.market_id,
+                    side=proposal.side,
+                    limit_price=proposal.limit_price,
+                    edge=proposal.edge,
+                    confidence=proposal.confidence,
+                    threshold=high_confidence,
+                ),
+                now=utcnow(),
+            )
             log.warning(
                 "high_confidence_signal",
                 signal_id=signal_id,
@@ -160,6 +185,10 @@ def generate_signals(
         newest_tick=newest if isinstance(newest, datetime) else None,
         by_strategy=by_strategy,
     )
+
+
+def _observe_feature_seconds(group: str, seconds: float) -> None:
+    FEATURE_COMPUTATION.labels(group=group).observe(seconds)
 
 
 def _insert(session: Session, strategy: Strategy, proposal: ProposedSignal) -> int | None:

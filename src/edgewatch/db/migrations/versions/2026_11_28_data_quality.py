@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import edgewatch.db.types
 
@@ -21,11 +22,56 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _upgrade_alerts()
     _upgrade_rollups_and_quality()
 
 
 def downgrade() -> None:
     _downgrade_rollups_and_quality()
+    _downgrade_alerts()
+
+
+# --- alerts: in-app alert state (models/alert.py, owned by alerts/) -------------------------------
+
+
+def _upgrade_alerts() -> None:
+    op.create_table(
+        "alerts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("rule", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column(
+            "labels",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("severity", sa.String(length=16), nullable=False),
+        sa.Column("summary", sa.String(length=300), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
+        sa.Column("started_at", edgewatch.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", edgewatch.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", edgewatch.db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "deliveries",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.CheckConstraint("kind IN ('condition', 'event')", name=op.f("ck_alerts_kind")),
+        sa.CheckConstraint("status IN ('firing', 'resolved')", name=op.f("ck_alerts_status")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
+        sa.UniqueConstraint("fingerprint", name=op.f("uq_alerts_fingerprint")),
+    )
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.create_index("ix_alerts_status_updated_at", ["status", "updated_at"], unique=False)
+
+
+def _downgrade_alerts() -> None:
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index("ix_alerts_status_updated_at")
+    op.drop_table("alerts")
 
 
 # --- rollups and data quality: candles and quality findings (ticks/candles.py, quality/) ----------

@@ -1,0 +1,1 @@
+"""In-app alerting: the Prometheus rules evaluated inside Edgewatch, and notifications."""
