@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
@@ -42,6 +41,7 @@ from sqlalchemy.engine import make_url
 
 from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
+from edgewatch.db.scratch import throwaway_postgres
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.markets.service import upsert_markets
 from edgewatch.ticks.store import COLUMNS, store_ticks
@@ -49,54 +49,6 @@ from edgewatch.venues.sim.world import SimConfig, SimWorld
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 RUNS = 3
-
-
-def pg_bin() -> Path:
-    return sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
-
-
-@contextmanager
-def throwaway_postgres() -> Iterator[str]:
-    """A private PostgreSQL server on a free port; yields an admin URL."""
-    root = Path(tempfile.mkdtemp(prefix="edgewatch-bench-pg-"))
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = root / "data"
-    subprocess.run(
-        [*as_postgres, str(pg_bin() / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-    subprocess.run(
-        [
-            *as_postgres,
-            str(pg_bin() / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(root / "log"),
-            "-w",
-            "start",
-            "-o",
-            options,
-        ],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_postgres, str(pg_bin() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextmanager
@@ -204,8 +156,8 @@ def main() -> None:
     if configured:
         run(configured, args.ticks)
         return
-    with throwaway_postgres() as admin_url:
-        run(admin_url, args.ticks)
+    with throwaway_postgres() as cluster:
+        run(cluster.admin_url, args.ticks)
 
 
 if __name__ == "__main__":

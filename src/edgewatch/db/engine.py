@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from edgewatch.config import Settings
+from edgewatch.db.instrumentation import instrument
+from edgewatch.errors import DatabaseUnavailable
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -22,6 +26,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: A file holding the PostgreSQL password, read on every new connection (see ``create_db_engine``).
+PASSWORD_FILE_ENV = "EDGEWATCH_DATABASE_PASSWORD_FILE"
+
+
+def _password_from(path: Path) -> Callable[..., None]:
+    def read_password(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        try:
+            cparams["password"] = path.read_text().strip()
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"{PASSWORD_FILE_ENV}: cannot read {path}: {exc.strerror}"
+            ) from None
+
+    return read_password
+
+
 def create_db_engine(
     url: str, *, pool_size: int = 10, echo: bool = False, connect_timeout: int = 10
 ) -> Engine:
@@ -29,6 +49,12 @@ def create_db_engine(
 
     PostgreSQL URLs without a driver get psycopg 3. Prepared statements are disabled so that the
     engine works through PgBouncer in transaction pooling mode.
+
+    With ``EDGEWATCH_DATABASE_PASSWORD_FILE`` set (a mounted secret), the password is read from
+    that file for every *new* connection instead of being fixed in the URL: rotating the
+    credential means updating the secret, and pooled connections pick it up as they are recycled
+    or re-established — no restart. It is read here, not from ``Settings``, because every process
+    (API, workers, CLI, migrations) makes its engines through this one function.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -36,10 +62,11 @@ def create_db_engine(
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, echo=echo, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        instrument(engine)
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         parsed,
         echo=echo,
         pool_size=pool_size,
@@ -47,6 +74,11 @@ def create_db_engine(
         pool_pre_ping=True,
         connect_args={"prepare_threshold": None, "connect_timeout": connect_timeout},
     )
+    password_file = os.environ.get(PASSWORD_FILE_ENV)
+    if password_file:
+        event.listen(engine, "do_connect", _password_from(Path(password_file)))
+    instrument(engine)
+    return engine
 
 
 def engine_from_settings(settings: Settings) -> Engine:

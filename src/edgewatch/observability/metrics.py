@@ -10,6 +10,11 @@
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 - ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
+- ``edgewatch_db_query_duration_seconds{operation}`` — statement latency seen by the application.
+- ``edgewatch_db_slow_queries_total`` — statements that took over a second.
+- ``edgewatch_db_errors_total{kind}`` — database errors (``connection`` lost/refused, ``statement``).
+- ``edgewatch_db_pool_connections{database,state}`` and ``edgewatch_table_size_bytes{database,table}``
+  — read at scrape time by the collector in ``db/instrumentation.py``.
 - ``edgewatch_feature_computation_seconds{group}`` — time to compute features for signals.
 - ``edgewatch_alert_notifications_total{channel,status}`` — alert notifications sent or failed.
 """
@@ -87,5 +92,46 @@ ALERT_NOTIFICATIONS = Counter(
     "edgewatch_alert_notifications_total",
     "Alert notifications by channel and outcome (sent or failed).",
     ["channel", "status"],
+    registry=REGISTRY,
+)
+DB_QUERY_DURATION = Histogram(
+    "edgewatch_db_query_duration_seconds",
+    "Database statement latency seen by the application, by operation (select, insert, …).",
+    ["operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+    registry=REGISTRY,
+)
+DB_SLOW_QUERIES = Counter(
+    "edgewatch_db_slow_queries_total",
+    "Database statements that took over a second.",
+    registry=REGISTRY,
+)
+DB_ERRORS = Counter(
+    "edgewatch_db_errors_total",
+    "Database errors by kind: connection (lost or refused) or statement.",
+    ["kind"],
+    registry=REGISTRY,
+)
+PAPER_ORDERS = Counter(
+    "edgewatch_paper_orders_total",
+    "Paper orders: status 'placed' when created, then the status each ended with.",
+    ["source", "status"],
+    registry=REGISTRY,
+)
+PAPER_SIGNALS_DECLINED = Counter(
+    "edgewatch_paper_signals_declined_total",
+    "Signals a paper account's policy declined (low confidence, no edge, kill switch on).",
+    ["reason"],
+    registry=REGISTRY,
+)
+PAPER_KILL_SWITCH_TRIPS = Counter(
+    "edgewatch_paper_kill_switch_trips_total",
+    "Paper account kill switches turned on by the daily loss limit.",
+    registry=REGISTRY,
+)
+PAPER_EQUITY = Gauge(
+    "edgewatch_paper_equity_dollars",
+    "A paper account's equity (cash plus positions at the last mid), set at each step.",
+    ["account"],
     registry=REGISTRY,
 )
