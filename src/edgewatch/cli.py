@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import desc, func, select
 
 from edgewatch.alerts.cli import app as alerts_app
+from edgewatch.archive.cli import app as archive_app
 from edgewatch.backtest.cli import app as backtest_app
 from edgewatch.config import Settings, load_settings
 from edgewatch.db import migrate
@@ -28,6 +29,7 @@ from edgewatch.forecasting.cli import app as models_app
 from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
+from edgewatch.retention.cli import app as retention_app
 from edgewatch.signals.scoring import signals_report
 from edgewatch.smoke.cli import smoke_command
 from edgewatch.ticks.cli import export_command, import_command
@@ -56,6 +58,8 @@ app.add_typer(signals_app, name="signals")
 app.add_typer(backtest_app, name="backtest")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(sim_app, name="sim")
+app.add_typer(archive_app, name="archive")
+app.add_typer(retention_app, name="retention")
 app.command("fees")(fees_command)
 app.command("record")(record_command)
 app.command("import")(import_command)

@@ -89,6 +89,21 @@ class Settings(BaseSettings):
     #: its active version (``edgewatch models train|activate``).
     signal_model: str | None = None
     signal_model_margin: float = Field(default=0.02, gt=0, le=1)
+
+    #: A read-only replica for the dashboard and read-only API routes; unset reads the primary.
+    database_read_url: str | None = None
+    #: Where archives go: ``s3://bucket/prefix`` or a directory; unset is ``<data_dir>/archive``.
+    archive_url: str | None = None
+    #: Endpoint of an S3-compatible store (MinIO, R2, Spaces…); unset is AWS S3 itself.
+    archive_endpoint_url: str | None = None
+    tick_retention_days: int = Field(default=90, ge=1, le=36_500)
+    backtest_retention_days: int = Field(default=180, ge=1, le=36_500)
+    #: Where ``db backup`` writes: ``s3://bucket/prefix`` or a directory; unset is
+    #: ``<data_dir>/backups``.
+    backup_url: str | None = None
+    #: Backups older than this many days are deleted, but the newest ``backup_keep_min`` never.
+    backup_retention_days: int = Field(default=30, ge=1, le=36_500)
+    backup_keep_min: int = Field(default=7, ge=1, le=10_000)
     #: Strategies that produce live signals, with their default parameters (``model_edge`` is
     #: enabled by ``signal_model`` instead). Arbitrage keeps the ``signal_*`` settings above.
     live_strategies: Annotated[list[str], NoDecode] = Field(
@@ -116,7 +131,7 @@ class Settings(BaseSettings):
     alert_repeat_interval_minutes: float = Field(default=240.0, gt=0)
     alert_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
     def _database_url_is_supported(cls, value: str | None) -> str | None:
         if value is None or value == "":

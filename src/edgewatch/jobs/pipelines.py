@@ -14,6 +14,7 @@ from edgewatch.config import Settings
 from edgewatch.errors import InvalidInput
 from edgewatch.jobs.runner import PipelineFn
 from edgewatch.markets.links import match_markets_step
+from edgewatch.retention.tasks import retention_step
 from edgewatch.signals.tasks import generate_signals_step
 from edgewatch.ticks.ingest import ingest_pipeline
 from edgewatch.venues.registry import create_venue
@@ -54,6 +55,13 @@ def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
             "evaluate-alerts",
             "check the alert rules and notify the configured channels (docs/alerting.md)",
             evaluate_alerts_step,
+        )
+    )
+    specs.append(
+        PipelineSpec(
+            "retention",
+            "archive ticks and backtest runs past retention, verify the archive, then delete them",
+            retention_step,
         )
     )
     return {spec.name: spec for spec in specs}

@@ -1,0 +1,1 @@
+"""Retention: old ticks and backtest runs leave the database only once they are safely archived."""

@@ -1,0 +1,5 @@
+"""Archive fixtures: object stores (a directory and a local S3 server) and tick seeding."""
+
+from s3_fixtures import s3_bucket, s3_endpoint, store_url
+
+__all__ = ["s3_bucket", "s3_endpoint", "store_url"]
