@@ -26,6 +26,7 @@ from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import DatabaseUnavailable, EdgewatchError
 from edgewatch.forecasting.cli import app as models_app
+from edgewatch.jobs.cli import scheduler_command, worker_command
 from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
@@ -64,6 +65,8 @@ app.command("fees")(fees_command)
 app.command("record")(record_command)
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.command("worker")(worker_command)
+app.command("scheduler")(scheduler_command)
 app.command("smoke")(smoke_command)
 console = Console()
 

@@ -90,6 +90,24 @@ class Settings(BaseSettings):
     signal_model: str | None = None
     signal_model_margin: float = Field(default=0.02, gt=0, le=1)
 
+    # Workers and schedules (docs/operations.md, "Workers and schedules").
+    #: Redis: the Celery broker and result store. Unset: pipelines run in-process only.
+    redis_url: str | None = None
+    #: A Celery broker other than ``redis_url`` (rarely needed; must be Redis).
+    broker_url: str | None = None
+    #: Tasks one ``edgewatch worker`` runs at once (prefork processes).
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    #: A task past this is interrupted and its pipeline run recorded as failed.
+    task_soft_time_limit_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    #: A task past this has its worker process killed (after the soft limit did not stop it).
+    task_time_limit_seconds: float = Field(default=660.0, gt=0, le=86_400)
+    #: Retries of a task that failed with a temporary error (venue down, database busy).
+    task_max_retries: int = Field(default=5, ge=0, le=100)
+    #: First retry delay; each further retry doubles it (with jitter), up to 10 minutes.
+    task_retry_backoff_seconds: float = Field(default=5.0, gt=0, le=600)
+    #: Port where ``edgewatch worker`` and ``edgewatch scheduler`` serve /health and /metrics.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     #: A read-only replica for the dashboard and read-only API routes; unset reads the primary.
     database_read_url: str | None = None
     #: Where archives go: ``s3://bucket/prefix`` or a directory; unset is ``<data_dir>/archive``.
@@ -221,6 +239,24 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("redis_url", "broker_url")
+    @classmethod
+    def _redis_url_is_redis(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"not a Redis URL (redis://host:6379/0): {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _task_time_limits_are_ordered(self) -> Settings:
+        if self.task_soft_time_limit_seconds >= self.task_time_limit_seconds:
+            raise ValueError(
+                "EDGEWATCH_TASK_SOFT_TIME_LIMIT_SECONDS must be below "
+                "EDGEWATCH_TASK_TIME_LIMIT_SECONDS"
+            )
+        return self
+
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         placeholder = self.secret_key.get_secret_value().lower() in PLACEHOLDER_SECRETS
@@ -229,6 +265,11 @@ class Settings(BaseSettings):
                 "EDGEWATCH_SECRET_KEY: a placeholder secret is refused outside development"
             )
         return self
+
+    @property
+    def resolved_broker_url(self) -> str | None:
+        """The Celery broker: ``broker_url``, else ``redis_url``; ``None`` means no workers."""
+        return self.broker_url or self.redis_url
 
     @property
     def resolved_database_url(self) -> str:

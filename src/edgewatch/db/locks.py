@@ -25,6 +25,14 @@ def _lock_key(name: str) -> int:
     return zlib.crc32(f"edgewatch:{name}".encode())
 
 
+def spans_processes(engine: Engine) -> bool:
+    """True when ``exclusive`` excludes other processes too (PostgreSQL), not only threads.
+
+    Then a ``running`` pipeline row whose lock is free belongs to a process that died.
+    """
+    return engine.dialect.name == "postgresql"
+
+
 @contextmanager
 def exclusive(engine: Engine, name: str) -> Iterator[None]:
     """Hold the lock ``name`` for the block, or raise ``PipelineBusy`` at once."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -92,3 +95,66 @@ def list_rejected(
     if before_id is not None:
         stmt = stmt.where(RejectedRecord.id < before_id)
     return session.execute(stmt.order_by(RejectedRecord.id.desc()).limit(limit)).all()
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStats:
+    """How one pipeline fared over a window: run counts by status and finished-run durations."""
+
+    pipeline: str
+    runs: int
+    by_status: dict[str, int]
+    mean_duration_seconds: float | None
+    p95_duration_seconds: float | None
+    max_duration_seconds: float | None
+    last_started_at: datetime | None
+    last_status: str | None
+
+
+def pipeline_stats(
+    session: Session, *, since: datetime, pipeline: str | None = None
+) -> list[PipelineStats]:
+    """Per-pipeline statistics of the runs started at or after ``since``, by pipeline name.
+
+    Durations are computed here rather than in SQL, the same way on SQLite and PostgreSQL; the
+    window bounds the rows read (one a minute per pipeline is ~1,440 a day).
+    """
+    stmt = select(
+        PipelineRun.pipeline, PipelineRun.status, PipelineRun.started_at, PipelineRun.finished_at
+    ).where(PipelineRun.started_at >= since)
+    if pipeline is not None:
+        stmt = stmt.where(PipelineRun.pipeline == pipeline)
+    grouped: dict[str, list[Row[Any]]] = {}
+    for row in session.execute(stmt.order_by(PipelineRun.started_at)).all():
+        grouped.setdefault(row.pipeline, []).append(row)
+    stats = []
+    for name in sorted(grouped):
+        rows = grouped[name]
+        durations = sorted(
+            (row.finished_at - row.started_at).total_seconds()
+            for row in rows
+            if row.finished_at is not None and row.status in ("succeeded", "failed")
+        )
+        by_status: dict[str, int] = {}
+        for row in rows:
+            by_status[row.status] = by_status.get(row.status, 0) + 1
+        stats.append(
+            PipelineStats(
+                pipeline=name,
+                runs=len(rows),
+                by_status=by_status,
+                mean_duration_seconds=sum(durations) / len(durations) if durations else None,
+                p95_duration_seconds=_percentile(durations, 0.95),
+                max_duration_seconds=durations[-1] if durations else None,
+                last_started_at=rows[-1].started_at,
+                last_status=rows[-1].status,
+            )
+        )
+    return stats
+
+
+def _percentile(ordered: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile of an ascending sequence."""
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]

@@ -1,9 +1,10 @@
 """The embedded scheduler: the demo's stand-in for Celery beat and workers, in one thread.
 
-Every ``ingest_interval_seconds`` it runs each ingest pipeline and then ``generate-signals``;
-``match-markets`` runs at start and then hourly. All go through the same ``run_pipeline`` path a
-worker uses. Failures are recorded in ``pipeline_runs``
-and logged; the loop carries on. ``stop()`` lets the step in hand finish, then returns.
+It runs the one schedule table (``jobs.schedule``): each cycle runs the entries that are due, in
+table order, then the union of their follow-ups (``generate-signals`` after ingest) once. All go
+through the same ``run_pipeline`` path a Celery worker uses. Failures are recorded in
+``pipeline_runs`` and logged; the loop carries on. ``stop()`` lets the step in hand finish, then
+returns.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from edgewatch.db.session import make_session_factory
 from edgewatch.errors import PipelineBusy
 from edgewatch.jobs.pipelines import available_pipelines
 from edgewatch.jobs.runner import run_pipeline
+from edgewatch.jobs.schedule import active_schedule
 from edgewatch.observability.logging import get_logger
 
 log = get_logger(__name__)
-MATCH_INTERVAL_SECONDS = 3600.0
 
 
 class EmbeddedScheduler:
@@ -30,9 +31,15 @@ class EmbeddedScheduler:
         self.engine = engine
         self._factory = make_session_factory(engine)
         self._pipelines = available_pipelines(settings)
+        self.entries = active_schedule(settings, self._pipelines)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_match: float | None = None
+        start = time.monotonic()
+        #: Monotonic time each entry is next due, by pipeline name.
+        self._due = {
+            entry.pipeline: start if entry.at_start else start + entry.every.total_seconds()
+            for entry in self.entries
+        }
         self.cycles = 0
 
     def start(self) -> None:
@@ -40,7 +47,7 @@ class EmbeddedScheduler:
             return
         self._thread = threading.Thread(target=self._loop, name="edgewatch-scheduler", daemon=True)
         self._thread.start()
-        log.info("scheduler_started", interval_seconds=self.settings.ingest_interval_seconds)
+        log.info("scheduler_started", entries=[entry.pipeline for entry in self.entries])
 
     def stop(self, timeout: float = 60.0) -> None:
         self._stop.set()
@@ -49,17 +56,26 @@ class EmbeddedScheduler:
             self._thread = None
         log.info("scheduler_stopped", cycles=self.cycles)
 
-    def run_cycle(self) -> None:
-        """Ingest from every source, then generate signals: one tick of the schedule."""
-        order = [name for name in self._pipelines if name.startswith("ingest-")]
-        now = time.monotonic()
-        if self._last_match is None or now - self._last_match >= MATCH_INTERVAL_SECONDS:
-            order.append("match-markets")
-            self._last_match = now
-        order.append("generate-signals")
-        for name in order:
+    def due(self, now: float) -> list[str]:
+        """The pipelines to run at monotonic time ``now``: due entries, then their follow-ups."""
+        order: list[str] = []
+        follow_ups: list[str] = []
+        for entry in self.entries:
+            if self._due[entry.pipeline] <= now:
+                order.append(entry.pipeline)
+                follow_ups.extend(name for name in entry.then if name not in follow_ups)
+        return order + [name for name in follow_ups if name not in order]
+
+    def run_cycle(self, now: float | None = None) -> list[str]:
+        """Run what is due (``now`` defaults to the current monotonic time); returns the names."""
+        now = time.monotonic() if now is None else now
+        names = self.due(now)
+        for entry in self.entries:
+            if self._due[entry.pipeline] <= now:
+                self._due[entry.pipeline] = now + entry.every.total_seconds()
+        for name in names:
             if self._stop.is_set():
-                return
+                break
             try:
                 run_pipeline(
                     name,
@@ -74,8 +90,10 @@ class EmbeddedScheduler:
                 # run_pipeline records step failures itself; this is the database being down.
                 log.exception("pipeline_could_not_start", pipeline=name)
         self.cycles += 1
+        return names
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self.run_cycle()
-            self._stop.wait(self.settings.ingest_interval_seconds)
+            next_due = min(self._due.values(), default=time.monotonic() + 60)
+            self._stop.wait(max(0.0, next_due - time.monotonic()))

@@ -10,6 +10,8 @@
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 - ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
+- ``edgewatch_queue_depth{queue}`` — Celery tasks waiting in Redis, per queue.
+- ``edgewatch_task_retries_total{task}`` — Celery tasks retried after a temporary error.
 - ``edgewatch_db_query_duration_seconds{operation}`` — statement latency seen by the application.
 - ``edgewatch_db_slow_queries_total`` — statements that took over a second.
 - ``edgewatch_db_errors_total{kind}`` — database errors (``connection`` lost/refused, ``statement``).
@@ -133,5 +135,17 @@ PAPER_EQUITY = Gauge(
     "edgewatch_paper_equity_dollars",
     "A paper account's equity (cash plus positions at the last mid), set at each step.",
     ["account"],
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = Gauge(
+    "edgewatch_queue_depth",
+    "Celery tasks waiting in Redis, per queue (set on each read of the queue).",
+    ["queue"],
+    registry=REGISTRY,
+)
+TASK_RETRIES = Counter(
+    "edgewatch_task_retries_total",
+    "Celery tasks retried after a temporary error, by task.",
+    ["task"],
     registry=REGISTRY,
 )

@@ -1,0 +1,99 @@
+"""The one schedule table, as the embedded scheduler and Celery beat read it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import structlog
+from sqlalchemy import Engine, select
+
+from edgewatch.config import Settings
+from edgewatch.jobs import schedule
+from edgewatch.jobs.celery_app import PIPELINES_QUEUE, RUN_TASK, beat_schedule
+from edgewatch.jobs.pipelines import available_pipelines
+from edgewatch.jobs.schedule import ScheduleEntry, active_schedule, schedule_table
+from edgewatch.jobs.scheduler import EmbeddedScheduler
+from edgewatch.models import PipelineRun
+
+
+@pytest.fixture(autouse=True)
+def _fresh_missing_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schedule, "_reported_missing", set())
+
+
+def test_the_table_schedules_every_job_by_name(settings: Settings) -> None:
+    two = settings.model_copy(update={"sources": ["sim", "kalshi"], "ingest_interval_seconds": 60})
+    table = {entry.pipeline: entry for entry in schedule_table(two)}
+    core = ["ingest-sim", "ingest-kalshi", "match-markets", "settle-paper", "data-quality"]
+    core += ["retention", "backup", "retrain-models"]
+    assert [name for name in table if name in core] == core
+    assert table["ingest-sim"] == ScheduleEntry(
+        "ingest-sim", timedelta(minutes=1), then=("generate-signals",), at_start=True
+    )
+    assert table["match-markets"].every == timedelta(hours=1)
+    assert table["data-quality"].every == timedelta(hours=1)
+    assert table["retention"].every == table["backup"].every == timedelta(days=1)
+    assert table["retrain-models"].every == timedelta(weeks=1)
+    assert not table["backup"].at_start
+
+
+def test_unregistered_pipelines_are_skipped_with_one_log_line_each(settings: Settings) -> None:
+    registered = {"ingest-sim", "match-markets", "generate-signals", "backup"}
+    with structlog.testing.capture_logs() as logs:
+        first = active_schedule(settings, registered)
+        second = active_schedule(settings, registered)
+    assert [e.pipeline for e in first] == ["ingest-sim", "match-markets", "backup"]
+    assert first == second
+    missing = [e["pipeline"] for e in logs if e["event"] == "scheduled_pipeline_not_registered"]
+    expected = [e.pipeline for e in schedule_table(settings) if e.pipeline not in registered]
+    assert missing == expected
+    assert {"settle-paper", "data-quality", "retention", "retrain-models"} <= set(missing)
+
+
+def test_an_unregistered_follow_up_is_dropped_but_its_entry_kept(settings: Settings) -> None:
+    entries = active_schedule(settings, {"ingest-sim"})
+    assert entries == [ScheduleEntry("ingest-sim", timedelta(seconds=10), at_start=True)]
+
+
+def test_beat_sends_the_run_task_for_each_active_entry(settings: Settings) -> None:
+    entries = active_schedule(settings, available_pipelines(settings))
+    beat = beat_schedule(entries)
+    assert set(beat) == {entry.pipeline for entry in entries}
+    assert beat["ingest-sim"] == {
+        "task": RUN_TASK,
+        "schedule": timedelta(seconds=10),
+        "kwargs": {"pipeline": "ingest-sim", "then": ["generate-signals"]},
+        "options": {"queue": PIPELINES_QUEUE, "expires": 10.0},
+    }
+    assert beat["match-markets"]["schedule"] == timedelta(hours=1)
+    assert beat["match-markets"]["options"]["expires"] == 3600.0
+
+
+def test_the_embedded_scheduler_runs_what_is_due_then_the_follow_ups(
+    settings: Settings, engine: Engine
+) -> None:
+    scheduler = EmbeddedScheduler(settings=settings, engine=engine)
+    registered = set(available_pipelines(settings))
+    at_start = [
+        e.pipeline for e in schedule_table(settings) if e.at_start and e.pipeline in registered
+    ]
+    start = 1_000_000.0
+    scheduler._due = {
+        e.pipeline: start if e.at_start else start + e.every.total_seconds()
+        for e in scheduler.entries
+    }
+    assert scheduler.due(start) == [*at_start, "generate-signals"]
+    ran = scheduler.run_cycle(start)
+    assert ran == [*at_start, "generate-signals"]
+    # One ingest interval later only ingest is due again, and signals after it.
+    assert scheduler.due(start + settings.ingest_interval_seconds) == [
+        "ingest-sim",
+        "generate-signals",
+    ]
+    assert scheduler.due(start + 1) == []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(PipelineRun.pipeline, PipelineRun.status).order_by(PipelineRun.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [(name, "succeeded") for name in ran]
