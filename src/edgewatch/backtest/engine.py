@@ -12,9 +12,11 @@ outcome is applied at its ``resolved_at`` and nowhere else, and only to the ledg
 still held at the end without a resolution in the window are marked to their last mid price and
 listed in ``BacktestResult.unresolved``.
 
-Sizing: a signal buys ``floor(size_hint)`` contracts, capped so that the position in the market
-stays within ``max_position`` contracts either way and so that cash never goes negative (no
-leverage). Caps are checked again at the fill with the actual price.
+Sizing: a signal buys ``floor(size_hint)`` contracts (or what the ``sizer`` passed in says, e.g.
+paper trading's policy), capped so that the position in the market stays within ``max_position``
+contracts either way and so that cash never goes negative (no leverage). Caps are checked again at
+the fill with the actual price. Orders, fills and settlements go through ``execution.Executor``,
+the money path paper trading shares.
 """
 
 from __future__ import annotations
@@ -31,18 +33,9 @@ import numpy as np
 import polars as pl
 
 from edgewatch.backtest.book import QuoteBook, from_us, group_by_market, market_codes, to_us
-from edgewatch.backtest.fills import (
-    ONE,
-    ZERO,
-    Fill,
-    Order,
-    Rejection,
-    RejectReason,
-    fill_order,
-    order_fee,
-    to_price,
-)
-from edgewatch.backtest.portfolio import HALF, Portfolio, Trade
+from edgewatch.backtest.execution import Executor, Sizer, size_from_hint
+from edgewatch.backtest.fills import ZERO, Order, Rejection, to_price
+from edgewatch.backtest.portfolio import Portfolio, Trade
 from edgewatch.backtest.records import (
     BacktestConfig,
     BacktestResult,
@@ -51,7 +44,7 @@ from edgewatch.backtest.records import (
     ScoredSignal,
     resolutions_from_frame,
 )
-from edgewatch.errors import FeeUnknown, InvalidInput
+from edgewatch.errors import InvalidInput
 from edgewatch.strategies.base import (
     TICK_SCHEMA,
     LinkInfo,
@@ -89,9 +82,16 @@ def run_backtest(
     resolutions: Iterable[Resolution] | pl.DataFrame = (),
     links: Sequence[LinkInfo] = (),
     config: BacktestConfig | None = None,
+    sizer: Sizer = size_from_hint,
 ) -> BacktestResult:
-    """Replay ``ticks`` (``TICK_SCHEMA``, any order) through ``strategy``; see the module doc."""
-    return _Replay(strategy, ticks, markets, resolutions, links, config or BacktestConfig()).run()
+    """Replay ``ticks`` (``TICK_SCHEMA``, any order) through ``strategy``; see the module doc.
+
+    ``sizer`` decides how many contracts each signal asks for before the caps (default: the
+    signal's ``size_hint``).
+    """
+    return _Replay(
+        strategy, ticks, markets, resolutions, links, config or BacktestConfig(), sizer
+    ).run()
 
 
 #: (time in µs, priority, sequence, payload): settlements, then fills, then orders at a time.
@@ -107,6 +107,7 @@ class _Replay:
         resolutions: Iterable[Resolution] | pl.DataFrame,
         links: Sequence[LinkInfo],
         config: BacktestConfig,
+        sizer: Sizer = size_from_hint,
     ) -> None:
         self.strategy = strategy
         self.config = config
@@ -136,14 +137,15 @@ class _Replay:
         self.codes = coded[0]
         self.book = QuoteBook(frame, coded)
         self.portfolio = Portfolio(config.starting_cash)
+        self.executor = Executor(
+            self.portfolio, self.markets, fills=config.fills, max_position=config.max_position
+        )
+        self.sizer = sizer
         if isinstance(resolutions, pl.DataFrame):
             resolutions = resolutions_from_frame(resolutions)
         self.resolutions = {r.market_id: r for r in resolutions}
-        self.settled: set[int] = set()
         self.events: list[_Event] = []
         self.seq = 0
-        self.fills: list[Fill] = []
-        self.rejections: list[Rejection] = []
         self.signals: list[tuple[ProposedSignal, float, float | None]] = []
         self.equity_rows: list[tuple[datetime, float, float, float]] = []
         self.dropped_signals = 0
@@ -235,96 +237,20 @@ class _Replay:
                 self.execute(*payload)
 
     def settle(self, res: Resolution) -> None:
-        self.settled.add(res.market_id)
-        self.portfolio.settle(self.markets[res.market_id], res.resolution, res.resolved_at)
-
-    def reject(self, order: Order, reason: RejectReason, at: datetime) -> None:
-        self.rejections.append(Rejection(order, reason, at))
+        self.executor.settle(res.market_id, res.resolution, res.resolved_at)
 
     def submit(self, signal: ProposedSignal, row: int, at: int) -> None:
         """Size the order for ``signal`` now; it fills later against quote ``row`` (−1: none)."""
-        limit = min(max(to_price(signal.limit_price), ZERO), ONE)
-        wanted = math.floor(signal.size_hint) if math.isfinite(signal.size_hint) else 0
-        quantity: int | RejectReason = wanted
-        if wanted < 1:
-            quantity = "too_small"
-        elif signal.market_id in self.settled:
-            quantity = "market_resolved"
-        else:
-            market = self.markets[signal.market_id]
-            quantity = self.capped(market, signal.side, wanted, limit, worst_fee=True)
-        order = Order(
-            market_id=signal.market_id,
-            side=signal.side,
-            quantity=quantity if isinstance(quantity, int) else max(wanted, 1),
-            limit_price=limit,
-            submitted_at=from_us(at),
-            expires_at=signal.expires_at,
-            reference=signal.dedupe_key,
-        )
-        if isinstance(quantity, str):
-            self.reject(order, quantity, order.submitted_at)
-        elif row < 0:
-            self.reject(order, "no_quote", order.submitted_at)
+        order = self.executor.signal_order(signal, submitted_at=from_us(at), sizer=self.sizer)
+        if isinstance(order, Rejection):
+            return
+        if row < 0:
+            self.executor.reject(order, "no_quote", order.submitted_at)
         else:
             self.push(self.book.time_us(row), _FILL, (order, row))
 
-    def capped(
-        self,
-        market: MarketInfo,
-        side: Side,
-        wanted: int,
-        price: Decimal,
-        *,
-        worst_fee: bool = False,
-    ) -> int | RejectReason:
-        """Contracts allowed by the position cap and the cash, or the reason there are none.
-
-        With ``worst_fee`` the fee is priced at 0.5, where both venues' fees peak: an order sized
-        before its fill price is known can then always pay its fee.
-        """
-        held_side, held = self.portfolio.held(market.market_id)
-        room = (
-            self.config.max_position - held
-            if held_side in (None, side)
-            else held + self.config.max_position
-        )
-        quantity = min(wanted, room)
-        if quantity <= 0:
-            return "position_limit"
-        try:
-            while quantity > 0:
-                fee = order_fee(market, price=HALF if worst_fee else price, quantity=quantity)
-                need = self.portfolio.cash_needed(
-                    market_id=market.market_id, side=side, quantity=quantity, price=price, fee=fee
-                )
-                if need <= self.portfolio.cash:
-                    return quantity
-                quantity -= max(1, int((need - self.portfolio.cash) / (price + Decimal("0.03"))))
-        except FeeUnknown:
-            return "fee_unknown"
-        return "insufficient_cash"
-
     def execute(self, order: Order, row: int) -> None:
-        quote = self.book.quote(row)
-        if order.market_id in self.settled:
-            return self.reject(order, "market_resolved", quote.ts)
-        market = self.markets[order.market_id]
-        outcome = fill_order(order, quote, market=market, config=self.config.fills)
-        if isinstance(outcome, Fill):
-            allowed = self.capped(market, order.side, outcome.quantity, outcome.price)
-            if isinstance(allowed, str):
-                return self.reject(order, allowed, quote.ts)
-            if allowed < outcome.quantity:
-                outcome = fill_order(
-                    order, quote, market=market, config=self.config.fills, max_quantity=allowed
-                )
-        if isinstance(outcome, Rejection):
-            self.rejections.append(outcome)
-            return None
-        self.portfolio.apply(outcome)
-        self.fills.append(outcome)
-        return None
+        self.executor.execute(order, self.book.quote(row))
 
     def marks(self, now: int) -> tuple[Decimal, list[tuple[int, Side, int, Decimal]]]:
         """Exact value of every open position at its last mid, for the end of the run."""
@@ -379,7 +305,7 @@ class _Replay:
                 f"{self.dropped_signals} signal(s) dated outside (since, evaluation time] or for "
                 "unknown markets were dropped"
             )
-        unknown_fees = sum(1 for r in self.rejections if r.reason == "fee_unknown")
+        unknown_fees = sum(1 for r in self.executor.rejections if r.reason == "fee_unknown")
         if unknown_fees:
             warnings.append(
                 f"{unknown_fees} order(s) not filled because the market's fee terms are unknown"
@@ -395,8 +321,8 @@ class _Replay:
             final_equity=self.portfolio.cash + value,
             fees_paid=self.portfolio.fees_paid,
             turnover=self.portfolio.turnover,
-            fills=tuple(self.fills),
-            rejections=tuple(self.rejections),
+            fills=tuple(self.executor.fills),
+            rejections=tuple(self.executor.rejections),
             settlements=tuple(self.portfolio.settlements),
             trades=tuple(sorted(trades, key=lambda t: (t.closed_at, t.market_id))),
             unresolved=tuple(unresolved),

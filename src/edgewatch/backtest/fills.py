@@ -43,6 +43,11 @@ RejectReason = Literal[
     "nothing_to_sell",
     "market_resolved",
     "too_small",
+    # Paper trading's policy (see ``paper.policy``): signals it declines to trade.
+    "low_confidence",
+    "no_edge",
+    "exposure_limit",
+    "kill_switch",
 ]
 
 ZERO = Decimal(0)

@@ -23,6 +23,7 @@ one trade and opens the next; its price and fee are split between them pro rata.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -99,6 +100,31 @@ class Portfolio:
         self.fees_paid = ZERO
         self.turnover = ZERO
         self._open: dict[int, Position] = {}
+
+    @classmethod
+    def restore(
+        cls,
+        *,
+        starting_cash: Decimal,
+        cash: Decimal,
+        fees_paid: Decimal,
+        turnover: Decimal,
+        positions: Iterable[Position],
+    ) -> Portfolio:
+        """A portfolio as it was left, e.g. a paper account read back from the database.
+
+        Open positions are taken in the order given (give them in the order they were opened).
+        Closed round trips and settlements are not carried over: ``trades`` and ``settlements``
+        start empty and collect only what happens from here on.
+        """
+        portfolio = cls(starting_cash)
+        portfolio.cash = cash
+        portfolio.fees_paid = fees_paid
+        portfolio.turnover = turnover
+        for pos in positions:
+            portfolio.positions[pos.market_id] = pos
+            portfolio._track(pos)
+        return portfolio
 
     def position(self, market_id: int) -> Position:
         found = self.positions.get(market_id)

@@ -7,6 +7,7 @@ from edgewatch.models.backtest import BacktestRun
 from edgewatch.models.base import Base
 from edgewatch.models.candle import Candle
 from edgewatch.models.market import Market, MarketLink
+from edgewatch.models.paper import PaperAccount, PaperFill, PaperOrder, PaperPosition
 from edgewatch.models.pipeline import PipelineRun, RejectedRecord
 from edgewatch.models.quality import QualityFinding
 from edgewatch.models.signal import Signal
@@ -22,6 +23,10 @@ __all__ = [
     "Market",
     "MarketLink",
     "OddsTick",
+    "PaperAccount",
+    "PaperFill",
+    "PaperOrder",
+    "PaperPosition",
     "PipelineRun",
     "QualityFinding",
     "RejectedRecord",

@@ -19,6 +19,10 @@
   — read at scrape time by the collector in ``db/instrumentation.py``.
 - ``edgewatch_feature_computation_seconds{group}`` — time to compute features for signals.
 - ``edgewatch_alert_notifications_total{channel,status}`` — alert notifications sent or failed.
+- ``edgewatch_paper_orders_total{source,status}`` — paper orders placed and how they ended.
+- ``edgewatch_paper_signals_declined_total{reason}`` — signals a paper policy did not trade.
+- ``edgewatch_paper_kill_switch_trips_total`` — paper kill switches turned on by the loss limit.
+- ``edgewatch_paper_equity_dollars{account}`` — a paper account's marked equity, per step.
 """
 
 from __future__ import annotations
