@@ -11,7 +11,8 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from edgewatch.errors import PipelineBusy
@@ -33,6 +34,15 @@ def spans_processes(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def _release(connection: Connection, key: int) -> None:
+    """Unlock; a connection lost meanwhile (server restart) took its session's locks with it."""
+    try:
+        connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        connection.commit()
+    except OperationalError:
+        connection.invalidate()
+
+
 @contextmanager
 def exclusive(engine: Engine, name: str) -> Iterator[None]:
     """Hold the lock ``name`` for the block, or raise ``PipelineBusy`` at once."""
@@ -46,8 +56,7 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                connection.commit()
+                _release(connection, key)
         return
     with _local_guard:
         lock = _local_locks.setdefault(f"{engine.url}:{name}", threading.Lock())

@@ -47,11 +47,23 @@ class ScratchCluster:
     data_dir: Path
     port: int
     superuser_password: str | None
+    settings: Mapping[str, str]
 
     @property
     def admin_url(self) -> str:
         auth = "postgres" + (f":{self.superuser_password}" if self.superuser_password else "")
         return f"postgresql://{auth}@127.0.0.1:{self.port}/postgres"
+
+    def restart(self, mode: str = "immediate") -> None:
+        """Restart the server; ``immediate`` is a crash as far as open connections can tell."""
+        pg_ctl(self.data_dir, "-m", mode, "-l", str(self.root / "log"), "restart")
+
+    def stop(self) -> None:
+        stop_cluster(self.data_dir)
+
+    def start(self) -> None:
+        """Start again after ``stop``, on the same port with the same settings."""
+        start_cluster(self.data_dir, self.port, self.root / "log", self.settings)
 
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL client binary (``pg_basebackup``, ``psql``…) as the server's user."""
@@ -63,26 +75,26 @@ class ScratchCluster:
         )
 
 
+def pg_ctl(data_dir: Path, *args: str, check: bool = True) -> None:
+    """Run ``pg_ctl`` on ``data_dir``, waiting (up to a minute) for the change to complete."""
+    subprocess.run(
+        [*as_postgres(), str(pg_bin() / "pg_ctl"), "-D", str(data_dir), "-w", "-t", "60", *args],
+        check=check,
+        capture_output=True,
+    )
+
+
 def start_cluster(
     data_dir: Path, port: int, log_file: Path, settings: Mapping[str, str] | None = None
 ) -> None:
     """Start the cluster in ``data_dir`` listening on 127.0.0.1:``port`` and wait until ready."""
     options = [f"-p {port}", "-c listen_addresses=127.0.0.1", f"-k {data_dir.parent}"]
     options += [f"-c {name}={value}" for name, value in (settings or {}).items()]
-    pg_ctl = [*as_postgres(), str(pg_bin() / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file)]
-    subprocess.run(
-        [*pg_ctl, "-w", "-t", "60", "start", "-o", " ".join(options)],
-        check=True,
-        capture_output=True,
-    )
+    pg_ctl(data_dir, "-l", str(log_file), "start", "-o", " ".join(options))
 
 
 def stop_cluster(data_dir: Path) -> None:
-    subprocess.run(
-        [*as_postgres(), str(pg_bin() / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
-        check=False,
-        capture_output=True,
-    )
+    pg_ctl(data_dir, "-m", "fast", "stop", check=False)
 
 
 @contextmanager
@@ -122,7 +134,7 @@ def throwaway_postgres(
         port = free_port()
         start_cluster(data, port, root / "log", settings)
         try:
-            yield ScratchCluster(root, data, port, superuser_password)
+            yield ScratchCluster(root, data, port, superuser_password, dict(settings or {}))
         finally:
             stop_cluster(data)
     finally:
