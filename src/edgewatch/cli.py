@@ -22,6 +22,7 @@ from edgewatch.archive.cli import app as archive_app
 from edgewatch.backtest.cli import app as backtest_app
 from edgewatch.config import Settings, load_settings
 from edgewatch.db import migrate
+from edgewatch.db.backup_cli import backup_command, backups_command, restore_command
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import DatabaseUnavailable, EdgewatchError
@@ -51,6 +52,9 @@ pipeline_app = typer.Typer(help="Run and inspect pipelines.", no_args_is_help=Tr
 signals_app = typer.Typer(help="Trading signals and how they scored.", no_args_is_help=True)
 signals_app.command("report")(signals_report)
 app.add_typer(db_app, name="db")
+db_app.command("backup")(backup_command)
+db_app.command("restore")(restore_command)
+db_app.command("backups")(backups_command)
 app.add_typer(pipeline_app, name="pipeline")
 app.add_typer(venues_app, name="venues")
 app.add_typer(links_app, name="links")

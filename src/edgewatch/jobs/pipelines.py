@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from edgewatch.alerts.tasks import evaluate_alerts_step
 from edgewatch.config import Settings
+from edgewatch.db.backup_tasks import backup_step
 from edgewatch.errors import InvalidInput
 from edgewatch.jobs.runner import PipelineFn
 from edgewatch.markets.links import match_markets_step
@@ -62,6 +63,13 @@ def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
             "retention",
             "archive ticks and backtest runs past retention, verify the archive, then delete them",
             retention_step,
+        )
+    )
+    specs.append(
+        PipelineSpec(
+            "backup",
+            "back up the database with a checksum to EDGEWATCH_BACKUP_URL and prune old backups",
+            backup_step,
         )
     )
     return {spec.name: spec for spec in specs}
