@@ -61,7 +61,17 @@ SeedOption = Annotated[
     int, typer.Option("--seed", min=0, help="Seed for the bootstrap (and draws).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", min=1, help="Worker processes (when trials run locally).")
+]
+LocalOption = Annotated[
+    bool,
+    typer.Option(
+        "--local",
+        help="Run trials in local processes even when a broker (EDGEWATCH_REDIS_URL) is set; "
+        "otherwise they go to the Celery workers.",
+    ),
+]
 
 
 def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -357,8 +367,9 @@ def sweep_command(
     end: ToOption = None,
     settings: SettingsOption = None,
     as_json: JsonOption = False,
+    local: LocalOption = False,
 ) -> None:
-    """Run and store one backtest per grid point, in parallel with --workers."""
+    """Run and store one backtest per grid point, on the Celery workers or --workers processes."""
     parsed_grid = _json_object(grid, "--grid")
     base = _json_object(params, "--params")
     config = _config(settings)
@@ -385,6 +396,7 @@ def sweep_command(
             random_count=random_count,
             workers=workers,
             on_trial=advance,
+            remote=None if local else sweep.remote_trials(load_settings()),
         )
     if as_json:
         typer.echo(
@@ -444,6 +456,7 @@ def walk_forward_command(
     end: ToOption = None,
     settings: SettingsOption = None,
     as_json: JsonOption = False,
+    local: LocalOption = False,
 ) -> None:
     """Rolling train/test windows; reports out-of-sample (test window) metrics only."""
     train_span, test_span = parse_duration(train), parse_duration(test)
@@ -464,6 +477,7 @@ def walk_forward_command(
             config=config,
             objective=objective,
             workers=workers,
+            remote=None if local else sweep.remote_trials(load_settings()),
         )
     summary = report.out_of_sample()
     if as_json:

@@ -2,9 +2,13 @@
 
 A sweep replays one window once per parameter point (a full grid, or ``random`` points drawn from
 it with a seed). The data is read once; the replays run in worker processes when ``workers > 1``,
-each worker receiving the data once. Workers come from a ``forkserver``: no fork of a process that
-may hold threads or connections, and, unlike ``spawn``, no re-import of an unguarded ``__main__``
-(``python -m edgewatch`` runs the CLI at import). Workers ignore Ctrl-C; the parent cancels the
+each worker receiving the data once — or, given a ``remote`` executor (``remote_trials``: Celery
+workers when a broker is configured, see ``jobs.trials``), on the workers, which read the same
+window themselves and check its fingerprint. Either way the outcomes are the same.
+
+Local workers come from a ``forkserver``: no fork of a process that may hold threads or
+connections, and, unlike ``spawn``, no re-import of an unguarded ``__main__`` (``python -m
+edgewatch`` runs the CLI at import). Workers ignore Ctrl-C; the parent cancels the
 trials not yet started and waits for the running ones, and nothing is stored. Replays are
 deterministic and results are stored in grid order by the caller's session, so a parallel sweep
 stores exactly what a serial one does. Each trial is an ordinary stored run (rerunnable); its
@@ -27,7 +31,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -45,6 +49,9 @@ from edgewatch.backtest.service import (
 )
 from edgewatch.errors import InvalidInput
 from edgewatch.strategies.registry import create_strategy
+
+if TYPE_CHECKING:
+    from edgewatch.config import Settings
 
 #: More points than this is a mistake, not a sweep.
 MAX_POINTS = 100_000
@@ -158,6 +165,31 @@ def _point(
 
 # --- running trials ------------------------------------------------------------------------------
 
+
+class RemoteTrials(Protocol):
+    """Runs trials elsewhere (Celery workers); outcomes in the order of ``points``."""
+
+    def run(
+        self,
+        inputs: BacktestInputs,
+        *,
+        strategy: str,
+        points: Sequence[dict[str, Any]],
+        config: dict[str, Any],
+        seed: int,
+        on_trial: TrialProgress | None = None,
+    ) -> list[Outcome]: ...
+
+
+def remote_trials(settings: Settings) -> RemoteTrials | None:
+    """Celery workers when ``settings`` configure a broker; ``None`` means local processes."""
+    if settings.resolved_broker_url is None:
+        return None
+    from edgewatch.jobs.trials import CeleryTrials
+
+    return CeleryTrials(settings)
+
+
 _worker: dict[str, Any] = {}
 
 
@@ -186,12 +218,20 @@ def run_trials(
     seed: int,
     workers: int = 1,
     on_trial: TrialProgress | None = None,
+    remote: RemoteTrials | None = None,
 ) -> list[Outcome]:
-    """Replay ``inputs`` once per point; outcomes in the order of ``points``."""
+    """Replay ``inputs`` once per point; outcomes in the order of ``points``.
+
+    With ``remote``, the trials run there and ``workers`` is ignored.
+    """
     for point in points:
         create_strategy(strategy, point)  # fail on a bad point before any work
     stored = config_to_json(config)
     total = len(points)
+    if remote is not None:
+        return remote.run(
+            inputs, strategy=strategy, points=points, config=stored, seed=seed, on_trial=on_trial
+        )
     if workers <= 1 or total <= 1:
         outcomes = []
         for point in points:
@@ -240,6 +280,7 @@ def sweep(
     random_count: int | None = None,
     workers: int = 1,
     on_trial: TrialProgress | None = None,
+    remote: RemoteTrials | None = None,
 ) -> SweepReport:
     """Run and store one backtest per grid point (or ``random_count`` random points).
 
@@ -261,6 +302,7 @@ def sweep(
         seed=seed,
         workers=workers,
         on_trial=on_trial,
+        remote=remote,
     )
     sharpes = [
         o.metrics["sharpe_per_period"]
@@ -338,6 +380,7 @@ def walk_forward(
     config: BacktestConfig | None = None,
     objective: str = "sharpe",
     workers: int = 1,
+    remote: RemoteTrials | None = None,
 ) -> WalkForwardReport:
     """Rolling train/test windows; stores and reports the test (out-of-sample) runs only."""
     config = config or BacktestConfig()
@@ -369,6 +412,7 @@ def walk_forward(
                     config=config,
                     seed=seed,
                     workers=workers,
+                    remote=remote,
                 )
                 scores = [_score(o.metrics, objective) for o in outcomes]
                 chosen = points[scores.index(max(scores))]

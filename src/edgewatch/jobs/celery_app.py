@@ -52,7 +52,12 @@ def broker_url(settings: Settings) -> str:
 def create_celery_app(settings: Settings) -> Celery:
     """A Celery app for ``settings``. Connects to nothing until a task is sent or consumed."""
     url = broker_url(settings)
-    app = Celery("edgewatch", broker=url, backend=url, include=["edgewatch.jobs.tasks"])
+    app = Celery(
+        "edgewatch",
+        broker=url,
+        backend=url,
+        include=["edgewatch.jobs.tasks", "edgewatch.jobs.trials"],
+    )
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
