@@ -9,7 +9,9 @@ stop start-up with one line naming the setting: see ``load_settings``.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -30,6 +32,7 @@ from edgewatch.errors import ConfigError
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "development-only"})
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 KNOWN_SOURCES = frozenset({"sim", "kalshi", "polymarket", "replay"})
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
 
 
 def _default_data_dir() -> Path:
@@ -89,6 +92,27 @@ class Settings(BaseSettings):
     #: its active version (``edgewatch models train|activate``).
     signal_model: str | None = None
     signal_model_margin: float = Field(default=0.02, gt=0, le=1)
+
+    # API hardening (docs/api.md, "Rate limits", "Caching", "Security headers"). Rate limits, the
+    # response cache and data versions live in ``redis_url`` when set, in memory otherwise.
+    #: Prefix of every Redis key Edgewatch writes, so deployments can share one Redis.
+    redis_key_prefix: str = Field(default="edgewatch", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    #: Proxies (CIDR list) whose ``X-Forwarded-For`` is believed; nobody's by default.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+    rate_limit_enabled: bool = True
+    rate_limit_per_minute: int = Field(default=100, ge=1, le=1_000_000)
+    rate_limit_login_per_minute: int = Field(default=10, ge=1, le=1_000_000)
+    rate_limit_expensive_per_minute: int = Field(default=10, ge=1, le=1_000_000)
+    cache_enabled: bool = True
+    #: Size of the in-memory response cache (used when no Redis is configured).
+    cache_memory_mb: int = Field(default=64, ge=1, le=65_536)
+    #: Browser origins (``https://host[:port]``) allowed to call the API cross-origin.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Send HSTS even on plain-HTTP requests (TLS ends at a proxy that forwards plain HTTP).
+    hsts: bool = False
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=1_073_741_824)
 
     # Workers and schedules (docs/operations.md, "Workers and schedules").
     #: Redis: the Celery broker and result store. Unset: pipelines run in-process only.
@@ -165,7 +189,7 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("sources", mode="before")
+    @field_validator("sources", "trusted_proxies", "cors_origins", mode="before")
     @classmethod
     def _split_sources(cls, value: object) -> object:
         if isinstance(value, str):
@@ -226,6 +250,14 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"EDGEWATCH_TLS_{name}_FILE: no such file {path}")
         return self
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_plain(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"not an origin (scheme://host[:port], no path): {origin!r}")
+        return value
 
     @model_validator(mode="after")
     def _kalshi_key_is_complete(self) -> Settings:

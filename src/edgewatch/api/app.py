@@ -18,8 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
 from edgewatch.api import health
+from edgewatch.api.cache import install_response_cache
+from edgewatch.api.disclaimers import router as disclaimers_router
 from edgewatch.api.middleware import RequestContextMiddleware
 from edgewatch.api.problems import install_problem_handlers
+from edgewatch.api.ratelimit import RateLimitMiddleware
+from edgewatch.api.redis_client import create_async_redis
+from edgewatch.api.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, install_cors
 from edgewatch.backtest.router import router as backtests_router
 from edgewatch.config import Settings, get_settings
 from edgewatch.dashboard.router import router as dashboard_router
@@ -82,6 +87,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await to_thread.run_sync(scheduler.stop)
     finally:
         engine.dispose()
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
         log.info("api stopped")
 
 
@@ -96,10 +103,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
-    app.state.settings = settings or get_settings()
+    settings = app.state.settings = settings or get_settings()
+    app.state.redis = create_async_redis(settings)
     install_problem_handlers(app)
+    # Middleware, innermost first (each add wraps the previous): the outer layers refuse cheap
+    # requests (rate limit, body size) before anything is parsed or authenticated.
+    install_response_cache(app, settings, app.state.redis)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware, settings=settings, redis=app.state.redis)
+    install_cors(app, settings)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
+    app.include_router(disclaimers_router)
     app.include_router(markets_router)
     app.include_router(signals_router)
     app.include_router(jobs_router)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.cache import cached
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import (
     CursorParam,
@@ -32,6 +33,7 @@ MarketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch market id
     "",
     summary="List markets with their latest quote",
     responses=problem_responses(422),
+    dependencies=[cached("markets", reads=("markets", "ticks"), ttl_seconds=300)],
 )
 def list_markets(
     session: SessionDep,
@@ -66,6 +68,7 @@ def list_markets(
     "/{market_id}",
     summary="Get one market with its cross-venue links",
     responses=problem_responses(404, 422),
+    dependencies=[cached("market", reads=("markets", "ticks"), ttl_seconds=600)],
 )
 def get_market(session: SessionDep, market_id: MarketId) -> MarketDetail:
     quote = repository.get_market(session, market_id)
@@ -78,6 +81,7 @@ def get_market(session: SessionDep, market_id: MarketId) -> MarketDetail:
     "/{market_id}/ticks",
     summary="List a market's ticks in a time window",
     responses=problem_responses(404, 422),
+    dependencies=[cached("ticks", reads=("ticks",), ttl_seconds=900)],
 )
 def list_ticks(
     session: SessionDep,

@@ -10,6 +10,9 @@
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 - ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
+- ``edgewatch_rate_limited_total{route}`` — requests refused by the rate limiter (429).
+- ``edgewatch_cache_requests_total{cache,result}`` — response-cache lookups (``hit``/``miss``).
+- ``edgewatch_redis_errors_total{component}`` — Redis failures the API failed open on.
 - ``edgewatch_queue_depth{queue}`` — Celery tasks waiting in Redis, per queue.
 - ``edgewatch_task_retries_total{task}`` — Celery tasks retried after a temporary error.
 - ``edgewatch_db_query_duration_seconds{operation}`` — statement latency seen by the application.
@@ -151,5 +154,23 @@ TASK_RETRIES = Counter(
     "edgewatch_task_retries_total",
     "Celery tasks retried after a temporary error, by task.",
     ["task"],
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "edgewatch_rate_limited_total",
+    "Requests refused by the rate limiter (429), by route template.",
+    ["route"],
+    registry=REGISTRY,
+)
+CACHE_REQUESTS = Counter(
+    "edgewatch_cache_requests_total",
+    "Response-cache lookups by cached route group and result (hit or miss).",
+    ["cache", "result"],
+    registry=REGISTRY,
+)
+REDIS_ERRORS = Counter(
+    "edgewatch_redis_errors_total",
+    "Redis failures the API carried on through (rate limits or cache skipped), by component.",
+    ["component"],
     registry=REGISTRY,
 )

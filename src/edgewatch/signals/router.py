@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.cache import cached
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import id_query, ordered_window, text_filter, utc_param
@@ -18,7 +19,12 @@ from edgewatch.signals.schemas import SignalOut
 router = APIRouter(prefix=f"{API_V1_PREFIX}/signals", tags=["signals"])
 
 
-@router.get("", summary="List signals, newest first", responses=problem_responses(422))
+@router.get(
+    "",
+    summary="List signals, newest first",
+    responses=problem_responses(422),
+    dependencies=[cached("signals", reads=("signals", "markets"), ttl_seconds=300)],
+)
 def list_signals(
     session: SessionDep,
     strategy: Annotated[

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.cache import cached
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import text_filter, utc_param
@@ -79,6 +80,7 @@ class CalibrationOut(BaseModel):
     "/signals/scores",
     summary="Scores of signals on resolved markets, newest first",
     responses=problem_responses(422),
+    dependencies=[cached("signal-scores", reads=("signals", "markets"), ttl_seconds=900)],
 )
 def list_scores(
     session: SessionDep,
@@ -109,6 +111,7 @@ def list_scores(
     "/strategies/{name}/calibration",
     summary="A strategy's calibration, Brier advantage and edge realised vs promised",
     responses=problem_responses(404, 422),
+    dependencies=[cached("calibration", reads=("signals", "markets"), ttl_seconds=900)],
 )
 def strategy_calibration(
     session: SessionDep,

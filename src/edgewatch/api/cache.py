@@ -1,0 +1,285 @@
+"""The response cache for read routes over markets, ticks and signals, with ETags.
+
+A route opts in with ``dependencies=[cached(...)]``: its name (the metric label), the data kinds it
+reads and a TTL. On each request the ``cached`` dependency — which runs after the app-wide
+authorisation, so a cached body is never served to a caller the route would refuse — builds the key
+
+    <prefix>:response:<app version>:<name>:sha256(path, sorted query, caller's scopes, versions)
+
+where ``versions`` are the current ``data_versions`` of the kinds the route reads: a pipeline that
+writes ticks bumps the ticks version and every cached response that read ticks stops matching, in
+every process. A hit answers from the cache without touching the database; a miss runs the route
+and ``ResponseCacheMiddleware`` stores its 200 body.
+
+Either way the middleware adds ``ETag`` (a hash of the body), ``Cache-Control: private,
+max-age=<ttl>`` and ``X-Cache: hit|miss``, and answers ``If-None-Match`` with a 304. Keys carry the
+caller's scope set, never a credential or user id: every caller with the same scopes sees the same
+data on these routes.
+
+Storage: Redis (``SET … EX ttl``) when ``EDGEWATCH_REDIS_URL`` is set, else an LRU in memory
+bounded by ``EDGEWATCH_CACHE_MEMORY_MB``. Redis failures are misses (``redis_client.FailOpen``).
+Lookups count in ``edgewatch_cache_requests_total{cache,result}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import Depends, FastAPI, Request
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from edgewatch.api.redis_client import FailOpen, redis_key
+from edgewatch.config import Settings
+from edgewatch.data_versions import DataKind, read_file_versions, version_key, versions_dir
+from edgewatch.observability.metrics import CACHE_REQUESTS
+
+STATE_KEY = "response_cache"
+#: One entry may use at most this share of the in-memory cache.
+MAX_ENTRY_SHARE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CachePolicy:
+    name: str
+    reads: tuple[DataKind, ...]
+    ttl_seconds: int
+
+
+@dataclass(slots=True)
+class CacheState:
+    """What the dependency decided for one request, read back by the middleware."""
+
+    policy: CachePolicy
+    key: str
+    hit: bool
+
+
+class CacheHit(Exception):
+    """Raised by the dependency to answer from the cache instead of running the route."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__("response served from cache")
+        self.body = body
+
+
+class Store(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None: ...
+
+    async def versions(self, kinds: tuple[DataKind, ...]) -> list[str]: ...
+
+
+class MemoryStore:
+    """An LRU of response bodies bounded in bytes; versions come from the data-version files."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.max_bytes = settings.cache_memory_mb * 1024 * 1024
+        self.used_bytes = 0
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._versions_dir = versions_dir(settings)
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, body = entry
+        if expires <= time.monotonic():
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return body
+
+    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None:
+        if len(body) > self.max_bytes // MAX_ENTRY_SHARE:
+            return
+        if key in self._entries:
+            self._drop(key)
+        self._entries[key] = (time.monotonic() + ttl_seconds, body)
+        self.used_bytes += len(body)
+        while self.used_bytes > self.max_bytes:
+            self._drop(next(iter(self._entries)))
+
+    async def versions(self, kinds: tuple[DataKind, ...]) -> list[str]:
+        return read_file_versions(self._versions_dir, kinds)
+
+    def _drop(self, key: str) -> None:
+        _, body = self._entries.pop(key)
+        self.used_bytes -= len(body)
+
+
+class RedisStore:
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self.redis = redis
+        self.prefix = settings.redis_key_prefix
+
+    async def get(self, key: str) -> bytes | None:
+        body = await self.redis.get(key)
+        return body if isinstance(body, bytes) else None
+
+    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None:
+        await self.redis.set(key, body, ex=ttl_seconds)
+
+    async def versions(self, kinds: tuple[DataKind, ...]) -> list[str]:
+        raw = await self.redis.mget([version_key(self.prefix, kind) for kind in kinds])
+        return [value.decode() if isinstance(value, bytes) else "0" for value in raw]
+
+
+class ResponseCache:
+    """One per app: the store, and the key and failure rules shared by dependency and middleware."""
+
+    def __init__(self, settings: Settings, redis: Redis | None) -> None:
+        self.settings = settings
+        self.store: Store = RedisStore(redis, settings) if redis else MemoryStore(settings)
+        self.failures = FailOpen("cache")
+        self.app_version = _app_version()
+
+    async def key_for(self, request: Request, policy: CachePolicy) -> str | None:
+        """The cache key of this request, or None when the data versions cannot be read."""
+        try:
+            versions = await self.store.versions(policy.reads)
+        except (RedisError, OSError) as exc:
+            self.failures.failed(exc, consequence="responses are not cached")
+            return None
+        principal = getattr(request.state, "principal", None)
+        scopes = ",".join(sorted(getattr(principal, "scopes", ()) or ()))
+        query = urlencode(sorted(parse_qsl(request.url.query, keep_blank_values=True)))
+        material = "\n".join((request.url.path, query, scopes, *versions))
+        digest = hashlib.sha256(material.encode()).hexdigest()
+        return redis_key(self.settings, "response", self.app_version, policy.name, digest)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await self.store.get(key)
+        except (RedisError, OSError) as exc:
+            self.failures.failed(exc, consequence="responses are not cached")
+            return None
+
+    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None:
+        try:
+            await self.store.set(key, body, ttl_seconds)
+        except (RedisError, OSError) as exc:
+            self.failures.failed(exc, consequence="responses are not cached")
+
+
+def _app_version() -> str:
+    try:
+        return version("edgewatch")
+    except PackageNotFoundError:
+        return "0"
+
+
+def cached(name: str, *, reads: tuple[DataKind, ...], ttl_seconds: int) -> Any:
+    """A route dependency that serves the route from the cache; see the module docstring."""
+    if not 300 <= ttl_seconds <= 900:
+        raise ValueError("response cache TTLs are 5 to 15 minutes")
+    policy = CachePolicy(name=name, reads=reads, ttl_seconds=ttl_seconds)
+
+    async def lookup(request: Request) -> None:
+        cache: ResponseCache | None = getattr(request.app.state, STATE_KEY, None)
+        if cache is None or request.method not in ("GET", "HEAD"):
+            return
+        key = await cache.key_for(request, policy)
+        if key is None:
+            return
+        body = await cache.get(key)
+        CACHE_REQUESTS.labels(cache=name, result="miss" if body is None else "hit").inc()
+        request.scope.setdefault("state", {})[STATE_KEY] = CacheState(
+            policy=policy, key=key, hit=body is not None
+        )
+        if body is not None:
+            raise CacheHit(body)
+
+    return Depends(lookup)
+
+
+async def _serve_hit(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CacheHit)
+    return Response(exc.body, media_type="application/json")
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if if_none_match is None:
+        return False
+    candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+class ResponseCacheMiddleware:
+    """Stores misses, and gives cached routes their ETag, Cache-Control and 304s."""
+
+    def __init__(self, app: ASGIApp, *, cache: ResponseCache) -> None:
+        self.app = app
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body = bytearray()
+
+        async def send_cached(message: Message) -> None:
+            nonlocal start
+            state: CacheState | None = scope.get("state", {}).get(STATE_KEY)
+            if message["type"] == "http.response.start":
+                if state is None or message["status"] != 200:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            assert state is not None
+            body.extend(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            await self._finish(scope, state, start, bytes(body), send)
+
+        await self.app(scope, receive, send_cached)
+
+    async def _finish(
+        self, scope: Scope, state: CacheState, start: Message, body: bytes, send: Send
+    ) -> None:
+        if not state.hit:
+            await self.cache.set(state.key, body, state.policy.ttl_seconds)
+        etag = _etag(body)
+        headers = MutableHeaders(scope=start)
+        headers["ETag"] = etag
+        headers["Cache-Control"] = f"private, max-age={state.policy.ttl_seconds}"
+        headers["X-Cache"] = "hit" if state.hit else "miss"
+        request_headers = {name: value for name, value in scope.get("headers", ())}
+        if_none_match = request_headers.get(b"if-none-match")
+        if _matches(if_none_match.decode("latin-1") if if_none_match else None, etag):
+            for name in ("content-length", "content-type"):
+                del headers[name]
+            await send({"type": "http.response.start", "status": 304, "headers": start["headers"]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+def install_response_cache(app: FastAPI, settings: Settings, redis: Redis | None) -> None:
+    """Create the app's cache (unless ``EDGEWATCH_CACHE_ENABLED=false``) and its middleware."""
+    if not settings.cache_enabled:
+        return
+    cache = ResponseCache(settings, redis)
+    setattr(app.state, STATE_KEY, cache)
+    app.add_exception_handler(CacheHit, _serve_hit)
+    app.add_middleware(ResponseCacheMiddleware, cache=cache)
