@@ -14,6 +14,8 @@ install_missing() {
   local packages=()
   [ -x "$PG_BIN/postgres" ] || packages+=(postgresql)
   command -v redis-server >/dev/null || packages+=(redis-server)
+  # PgBouncer: tests/db/test_pgbouncer_pooling.py runs Edgewatch through it (transaction pooling).
+  [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || packages+=(pgbouncer)
   # promtool (Debian package `prometheus`) checks and unit-tests deploy/prometheus/ rules.
   command -v promtool >/dev/null || packages+=(prometheus)
   # Debian's Chromium drives the dashboard's browser tests (Playwright, never a downloaded browser).

@@ -28,7 +28,7 @@ from edgewatch.api.security import BodySizeLimitMiddleware, SecurityHeadersMiddl
 from edgewatch.backtest.router import router as backtests_router
 from edgewatch.config import Settings, get_settings
 from edgewatch.dashboard.router import router as dashboard_router
-from edgewatch.db import migrate
+from edgewatch.db import migrate, replica
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory
 from edgewatch.jobs.router import router as jobs_router
@@ -68,9 +68,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     url = settings.resolved_database_url
     engine = create_db_engine(url)
+    read_engine = replica.create_read_engine(settings)
     try:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
+        app.state.read_session_factory = replica.read_session_factory(
+            read_engine, app.state.session_factory
+        )
         migrated = await to_thread.run_sync(_migrate_at_start, url)
         app.state.migration = health.MigrationState(done=migrated)
         scheduler = None
@@ -87,6 +91,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await to_thread.run_sync(scheduler.stop)
     finally:
         engine.dispose()
+        if read_engine is not None:
+            read_engine.dispose()
         if app.state.redis is not None:
             await app.state.redis.aclose()
         log.info("api stopped")

@@ -30,3 +30,16 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session on the read replica (``EDGEWATCH_DATABASE_READ_URL``), or the primary if unset.
+
+    Only for routes that never write; the transaction is read-only on PostgreSQL.
+    """
+    factory: sessionmaker[Session] = request.app.state.read_session_factory
+    with session_scope(factory) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]

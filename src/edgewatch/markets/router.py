@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.cache import cached
-from edgewatch.api.deps import SessionDep
+from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import (
     CursorParam,
     Page,
@@ -36,7 +36,7 @@ MarketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch market id
     dependencies=[cached("markets", reads=("markets", "ticks"), ttl_seconds=300)],
 )
 def list_markets(
-    session: SessionDep,
+    session: ReadSessionDep,
     venue: Annotated[str | None, text_filter(max_length=32, description="Only this venue.")] = None,
     status: Annotated[MarketStatus | None, Query(description="Only this status.")] = None,
     q: Annotated[
@@ -70,7 +70,7 @@ def list_markets(
     responses=problem_responses(404, 422),
     dependencies=[cached("market", reads=("markets", "ticks"), ttl_seconds=600)],
 )
-def get_market(session: SessionDep, market_id: MarketId) -> MarketDetail:
+def get_market(session: ReadSessionDep, market_id: MarketId) -> MarketDetail:
     quote = repository.get_market(session, market_id)
     if quote is None:
         raise NotFound(f"Market {market_id} does not exist.")
@@ -84,7 +84,7 @@ def get_market(session: SessionDep, market_id: MarketId) -> MarketDetail:
     dependencies=[cached("ticks", reads=("ticks",), ttl_seconds=900)],
 )
 def list_ticks(
-    session: SessionDep,
+    session: ReadSessionDep,
     market_id: MarketId,
     start: Annotated[
         datetime | None,

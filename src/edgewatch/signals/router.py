@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.cache import cached
-from edgewatch.api.deps import SessionDep
+from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import id_query, ordered_window, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
@@ -26,7 +26,7 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/signals", tags=["signals"])
     dependencies=[cached("signals", reads=("signals", "markets"), ttl_seconds=300)],
 )
 def list_signals(
-    session: SessionDep,
+    session: ReadSessionDep,
     strategy: Annotated[
         str | None, text_filter(max_length=64, description="Only this strategy.")
     ] = None,
