@@ -85,7 +85,13 @@ def backoff_seconds(retries: int, *, base: float) -> float:
 
 def enqueue_run(app: Any, pipeline: str, *, run_id: int | None = None) -> None:
     """Send ``RUN_TASK`` for ``pipeline`` (and the queued run ``run_id``) to the workers."""
-    app.send_task(RUN_TASK, kwargs={"pipeline": pipeline, "run_id": run_id}, queue=PIPELINES_QUEUE)
+    app.send_task(
+        RUN_TASK,
+        kwargs={"pipeline": pipeline, "run_id": run_id},
+        queue=PIPELINES_QUEUE,
+        # Nobody waits for a pipeline task's result: don't subscribe to the result store.
+        ignore_result=True,
+    )
 
 
 @shared_task(  # type: ignore[untyped-decorator]  # Celery ships no type hints
