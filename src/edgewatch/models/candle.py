@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, SmallInteger
+from sqlalchemy import CheckConstraint, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edgewatch.models.base import Base
@@ -27,9 +27,10 @@ class Candle(Base):
     __table_args__ = (CheckConstraint("width_seconds IN (60, 3600)", name="width"),)
 
     # Primary key order serves the one query: a market's candles of one width over a time range.
-    market_id: Mapped[int] = mapped_column(
-        ForeignKey("markets.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key: candles are derived from ticks that were checked against ``markets`` when
+    # stored, and checking (and key-share locking) the market again per candle row cost a fifth
+    # of the rollup's time. Nothing deletes markets; code that ever does must delete candles too.
+    market_id: Mapped[int] = mapped_column(primary_key=True)
     width_seconds: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
     open: Mapped[float]

@@ -92,12 +92,6 @@ def _upgrade_rollups_and_quality() -> None:
         sa.Column("volume", sa.Float(), nullable=True),
         sa.Column("tick_count", sa.Integer(), nullable=False),
         sa.CheckConstraint("width_seconds IN (60, 3600)", name=op.f("ck_candles_width")),
-        sa.ForeignKeyConstraint(
-            ["market_id"],
-            ["markets.id"],
-            name=op.f("fk_candles_market_id_markets"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint(
             "market_id", "width_seconds", "bucket_start", name=op.f("pk_candles")
         ),
