@@ -8,7 +8,8 @@ import pytest
 
 from edgewatch.venues.base import MarketRecord
 from edgewatch.venues.kalshi.client import KalshiClient
-from edgewatch.venues.kalshi.parsing import parse_markets, parse_orderbook
+from edgewatch.venues.kalshi.market_data import parse_orderbook
+from edgewatch.venues.kalshi.parsing import parse_markets
 from edgewatch.venues.kalshi.venue import KalshiVenue
 from edgewatch.venues.polymarket.client import PolymarketClient
 from edgewatch.venues.polymarket.parsing import parse_book

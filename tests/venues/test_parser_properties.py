@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from edgewatch.observability.metrics import REGISTRY
 from edgewatch.venues.base import MarketRecord, TickRecord
 from edgewatch.venues.kalshi import frames as kalshi_frames
+from edgewatch.venues.kalshi import market_data as kalshi_market_data
 from edgewatch.venues.kalshi import parsing as kalshi
 from edgewatch.venues.normalize import unwrap_recording
 from edgewatch.venues.polymarket import frames as polymarket_frames
@@ -42,9 +43,11 @@ PARSERS: dict[str, Callable[[Any], ParseResult]] = {
     "kalshi.market": lambda b: kalshi.parse_market(b, received_at=NOW),
     "kalshi.events": lambda b: kalshi.parse_events(b, received_at=NOW),
     "kalshi.series": kalshi.parse_series,
-    "kalshi.orderbook": lambda b: kalshi.parse_orderbook(b, market_id="M", received_at=NOW),
-    "kalshi.trades": kalshi.parse_trades,
-    "kalshi.candlesticks": lambda b: kalshi.parse_candlesticks(b, market_id="M"),
+    "kalshi.orderbook": lambda b: kalshi_market_data.parse_orderbook(
+        b, market_id="M", received_at=NOW
+    ),
+    "kalshi.trades": kalshi_market_data.parse_trades,
+    "kalshi.candlesticks": lambda b: kalshi_market_data.parse_candlesticks(b, market_id="M"),
     "kalshi.status": lambda b: kalshi.parse_exchange_status(b, received_at=NOW),
     "kalshi.ws": lambda b: kalshi_frames.parse_ws_frame(b, received_at=NOW),
     "polymarket.markets": lambda b: polymarket.parse_markets(b, received_at=NOW),
@@ -213,7 +216,7 @@ def test_bad_kalshi_market_is_quarantined_and_counted(
 
 def test_crossed_kalshi_book_is_quarantined() -> None:
     body = {"orderbook_fp": {"yes_dollars": [["0.60", "5.00"]], "no_dollars": [["0.50", "3.00"]]}}
-    result = kalshi.parse_orderbook(body, market_id="M", received_at=NOW)
+    result = kalshi_market_data.parse_orderbook(body, market_id="M", received_at=NOW)
     assert result.records == []
     assert result.rejected[0].reason.startswith("crossed_book")
 
@@ -225,7 +228,7 @@ def test_kalshi_book_asks_come_from_no_bids() -> None:
             "no_dollars": [["0.50", "7.00"], ["0.55", "2.00"]],
         }
     }
-    [book, tick] = kalshi.parse_orderbook(body, market_id="M", received_at=NOW).records
+    [book, tick] = kalshi_market_data.parse_orderbook(body, market_id="M", received_at=NOW).records
     assert isinstance(book, OrderBookRecord) and isinstance(tick, TickRecord)
     assert book.bids == ((0.42, 13.0), (0.4, 10.0))
     assert book.asks == ((0.45, 2.0), (0.5, 7.0))
@@ -234,7 +237,7 @@ def test_kalshi_book_asks_come_from_no_bids() -> None:
 
 def test_legacy_kalshi_book_in_cents() -> None:
     body = {"orderbook": {"yes": [[40, 10], [42, 13]], "no": [[55, 2]]}}
-    [book, _tick] = kalshi.parse_orderbook(body, market_id="M", received_at=NOW).records
+    [book, _tick] = kalshi_market_data.parse_orderbook(body, market_id="M", received_at=NOW).records
     assert isinstance(book, OrderBookRecord)
     assert book.bids[0] == (0.42, 13.0) and book.asks[0] == (0.45, 2.0)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,10 +17,12 @@ from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import InvalidInput
 from edgewatch.forecasting import dataset
 from edgewatch.forecasting.evaluation import Evaluation
-from edgewatch.forecasting.model import MODEL_FEATURES, CalibrationChoice, train
-from edgewatch.forecasting.registry import ModelRegistry
 from edgewatch.forecasting.repository import load_resolved
 from edgewatch.venues.sim.world import EPOCH, SimConfig, SimWorld
+
+if TYPE_CHECKING:
+    from edgewatch.forecasting.model import CalibrationChoice
+    from edgewatch.forecasting.registry import ModelRegistry
 
 app = typer.Typer(help="Probability models: train, list, activate, evaluate.", no_args_is_help=True)
 console = Console()
@@ -29,6 +31,10 @@ _STAGES = ("load", "features", "fitted", "calibrated", "evaluated", "saved")
 
 
 def _registry() -> ModelRegistry:
+    # scikit-learn is imported only by the commands that need it: it costs seconds at start-up,
+    # and every other ``edgewatch`` command (``serve``, ``demo``) would pay for it.
+    from edgewatch.forecasting.registry import ModelRegistry
+
     return ModelRegistry.for_data_dir(load_settings().data_dir)
 
 
@@ -68,7 +74,9 @@ def train_command(
         raise InvalidInput(f"--calibration {calibration!r}: use auto, none, sigmoid or isotonic")
     method: CalibrationChoice = calibration  # type: ignore[assignment]
     settings = load_settings()
-    registry = ModelRegistry.for_data_dir(settings.data_dir)
+    from edgewatch.forecasting.model import MODEL_FEATURES, train
+
+    registry = _registry()
     window_start = parse_timestamp(start) if start else None
     window_end = parse_timestamp(end) if end else None
     training: dict[str, Any] = {"source": source, "sample_minutes": sample_minutes}

@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 from edgewatch.errors import InvalidInput
 from edgewatch.venues.base import MarketRecord, TickRecord
 from edgewatch.venues.kalshi import frames as kalshi_frames
+from edgewatch.venues.kalshi import market_data as kalshi_market_data
 from edgewatch.venues.kalshi import parsing as kalshi
 from edgewatch.venues.polymarket import frames as polymarket_frames
 from edgewatch.venues.polymarket import parsing as polymarket
@@ -111,11 +112,11 @@ PARSERS: dict[tuple[str, str], Parser] = {
         body, received_at=ctx.received_at
     ),
     ("kalshi", "market"): lambda body, ctx: kalshi.parse_market(body, received_at=ctx.received_at),
-    ("kalshi", "orderbook"): lambda body, ctx: kalshi.parse_orderbook(
+    ("kalshi", "orderbook"): lambda body, ctx: kalshi_market_data.parse_orderbook(
         body, market_id=_needs_market(ctx, "orderbook"), received_at=ctx.received_at
     ),
-    ("kalshi", "trades"): lambda body, ctx: kalshi.parse_trades(body),
-    ("kalshi", "candlesticks"): lambda body, ctx: kalshi.parse_candlesticks(
+    ("kalshi", "trades"): lambda body, ctx: kalshi_market_data.parse_trades(body),
+    ("kalshi", "candlesticks"): lambda body, ctx: kalshi_market_data.parse_candlesticks(
         body, market_id=ctx.market_id
     ),
     ("kalshi", "status"): lambda body, ctx: kalshi.parse_exchange_status(

@@ -14,7 +14,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from edgewatch.venues.kalshi.frames import parse_ws_frame
-from edgewatch.venues.kalshi.parsing import VENUE, book_tick
+from edgewatch.venues.kalshi.market_data import book_tick
+from edgewatch.venues.kalshi.parsing import VENUE
 from edgewatch.venues.records import Batch, BookUpdateRecord, OrderBookRecord, ParseResult
 
 

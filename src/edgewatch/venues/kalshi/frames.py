@@ -14,16 +14,8 @@ from typing import Any
 
 from edgewatch.errors import InvalidPayload
 from edgewatch.venues.base import TickRecord
-from edgewatch.venues.kalshi.parsing import (
-    VENUE,
-    book_record,
-    book_tick,
-    count,
-    price,
-    quote,
-    sizes_only_with_prices,
-    trade_record,
-)
+from edgewatch.venues.kalshi.market_data import book_record, book_tick, trade_record
+from edgewatch.venues.kalshi.parsing import VENUE, count, price, quote, sizes_only_with_prices
 from edgewatch.venues.records import (
     Batch,
     BookUpdateRecord,

@@ -1,4 +1,6 @@
-"""Kalshi Trade API v2 payloads → normalised records (pure functions, no I/O).
+"""Kalshi Trade API v2 markets, series, events and status → normalised records (pure, no I/O).
+
+Order books, trades and candlesticks are in ``market_data``.
 
 Each ``parse_*`` takes a REST response body exactly as Kalshi sent it (decoded JSON) and returns a
 ``ParseResult``; a bad record is quarantined and the rest of the body still parses. No exception
@@ -10,7 +12,6 @@ Wire facts handled here:
   integer cents, used (÷100) only when the ``_dollars`` field is absent. Counts: ``*_fp`` strings,
   else the integer field.
 - A quote of 0 (or an ask of 1) means "nothing on that side", not a price.
-- Order books list bids only: the YES ask at ``1 − p`` comes from a NO bid at ``p``.
 - Market ``status`` → lifecycle: ``initialized``/``unopened``/``inactive`` → closed (not
   tradeable), ``active``/``open`` → open, ``closed`` → closed, ``determined``/``disputed``/
   ``amended`` → pending_resolution, ``finalized``/``settled`` → resolved (``result`` yes/no)
@@ -35,14 +36,10 @@ from edgewatch.venues.base import (
 )
 from edgewatch.venues.records import (
     Batch,
-    CandleRecord,
     EventRecord,
     ExchangeStatusRecord,
-    OrderBookRecord,
     ParseResult,
     SeriesRecord,
-    TradeRecord,
-    any_time,
     as_list,
     as_mapping,
     decimal_value,
@@ -142,7 +139,7 @@ def _tick_size(raw: Mapping[str, Any]) -> float:
     return 0.01
 
 
-def _envelope(body: object) -> Mapping[str, Any]:
+def unwrap_body(body: object) -> Mapping[str, Any]:
     return as_mapping(body, "response body")
 
 
@@ -266,7 +263,7 @@ def parse_markets(
     """``GET /markets`` (one page): markets, their current quotes as ticks, and the cursor."""
     batch = Batch(VENUE)
     try:
-        envelope = _envelope(body)
+        envelope = unwrap_body(body)
         items = as_list(envelope.get("markets"), "markets")
         batch.result.cursor = optional_str(envelope, "cursor")
     except InvalidPayload as exc:
@@ -286,7 +283,7 @@ def parse_market(
     """``GET /markets/{ticker}``: ``{"market": {...}}``."""
     batch = Batch(VENUE)
     try:
-        raw = required(_envelope(body), "market")
+        raw = required(unwrap_body(body), "market")
     except InvalidPayload as exc:
         batch.reject("body", exc.reason, body, exc.message)
         return batch.result
@@ -325,7 +322,7 @@ def parse_series(body: object) -> ParseResult:
     """``GET /series/{ticker}`` (``{"series": {...}}``) or ``GET /series`` (a list)."""
     batch = Batch(VENUE)
     try:
-        found = required(_envelope(body), "series")
+        found = required(unwrap_body(body), "series")
     except InvalidPayload as exc:
         batch.reject("body", exc.reason, body, exc.message)
         return batch.result
@@ -357,7 +354,7 @@ def parse_events(
     ``GET /events/{ticker}`` (``{"event": {...}, "markets": [...]}``)."""
     batch = Batch(VENUE)
     try:
-        envelope = _envelope(body)
+        envelope = unwrap_body(body)
         if "events" in envelope:
             events = as_list(envelope.get("events"), "events")
             batch.result.cursor = optional_str(envelope, "cursor")
@@ -388,181 +385,6 @@ def parse_events(
                 category=event.category,
                 fee_multipliers=fee_multipliers,
             )
-    return batch.result
-
-
-# --- order book, trades, candles -----------------------------------------------------------------
-
-
-def _levels(value: object, name: str, *, legacy_cents: bool) -> list[tuple[float, float]]:
-    if value is None:
-        return []
-    levels = []
-    for item in as_list(value, name):
-        pair = as_list(item, f"{name}[]")
-        if len(pair) < 2:
-            raise InvalidPayload("wrong_type", f"{name} level {pair!r} is not [price, size]")
-        raw_price, raw_size = pair[0], pair[1]
-        if legacy_cents:
-            level_price = probability(decimal_value(raw_price, name) / 100, name)
-        else:
-            level_price = probability(raw_price, name)
-        levels.append((level_price, size_value(raw_size, name)))
-    return levels
-
-
-def _side(book: Mapping[str, Any], side: str) -> list[tuple[float, float]]:
-    for key in (f"{side}_dollars_fp", f"{side}_dollars"):
-        if book.get(key) is not None:
-            return _levels(book.get(key), key, legacy_cents=False)
-    return _levels(book.get(side), side, legacy_cents=True)
-
-
-def book_record(
-    book: Mapping[str, Any], *, market_id: str, ts: datetime, seq: int | None = None
-) -> OrderBookRecord:
-    """Bid-only YES/NO levels → a YES book (NO bid at p = YES ask at 1 − p)."""
-    yes_bids = [level for level in _side(book, "yes") if level[1] > 0]
-    no_bids = [level for level in _side(book, "no") if level[1] > 0]
-    bids = sorted(yes_bids, key=lambda level: -level[0])
-    asks = sorted(
-        ((float(1 - Decimal(str(p))), size) for p, size in no_bids), key=lambda level: level[0]
-    )
-    if bids and asks and bids[0][0] > asks[0][0]:
-        raise InvalidPayload(
-            "crossed_book", f"best YES bid {bids[0][0]} is above best YES ask {asks[0][0]}"
-        )
-    return OrderBookRecord(VENUE, market_id, ts, tuple(bids), tuple(asks), seq)
-
-
-def book_tick(book: OrderBookRecord) -> TickRecord | None:
-    if not book.bids and not book.asks:
-        return None
-    tick = TickRecord(
-        venue=VENUE,
-        venue_market_id=book.venue_market_id,
-        ts=book.ts,
-        bid=book.bids[0][0] if book.bids else None,
-        ask=book.asks[0][0] if book.asks else None,
-        bid_size=book.bids[0][1] if book.bids else None,
-        ask_size=book.asks[0][1] if book.asks else None,
-    )
-    check_tick(tick)
-    return tick
-
-
-def parse_orderbook(body: object, *, market_id: str, received_at: datetime) -> ParseResult:
-    """``GET /markets/{ticker}/orderbook``: ``{"orderbook_fp": {...}}`` or legacy ``{"orderbook"}``.
-
-    The body does not name its market, hence ``market_id``.
-    """
-    batch = Batch(VENUE)
-
-    def parse(raw: object) -> OrderBookRecord:
-        envelope = as_mapping(raw, "response body")
-        book = envelope.get("orderbook_fp")
-        if book is None:
-            book = required(envelope, "orderbook")
-        return book_record(as_mapping(book, "orderbook"), market_id=market_id, ts=received_at)
-
-    record = batch.attempt("orderbook", body, parse)
-    if record is not None:
-        batch.add(record)
-        tick = batch.attempt("tick", body, lambda _: book_tick(record))
-        if tick is not None:
-            batch.add(tick)
-    return batch.result
-
-
-def trade_record(raw: object, *, ticker_key: str = "ticker") -> TradeRecord:
-    trade = as_mapping(raw, "trade")
-    yes_price = price(trade, "yes_price")
-    if yes_price is None and trade.get("price") is not None:
-        # Oldest shape: ``price`` is already in dollars (0.06).
-        yes_price = probability(trade.get("price"), "price")
-    if yes_price is None:
-        raise InvalidPayload("missing_field", "trade has no price")
-    size = count(trade, "count")
-    if size is None:
-        raise InvalidPayload("missing_field", "trade has no count")
-    ts_raw = trade.get("created_time", trade.get("ts"))
-    if ts_raw is None:
-        raise InvalidPayload("missing_field", "trade has no time")
-    side = optional_str(trade, "taker_side")
-    if side is not None and side not in ("yes", "no"):
-        raise InvalidPayload("unknown_enum", f"unknown taker_side {side!r}")
-    return TradeRecord(
-        venue=VENUE,
-        venue_market_id=required_str(trade, ticker_key),
-        ts=any_time(ts_raw, "created_time"),
-        price=yes_price,
-        size=size,
-        trade_id=optional_str(trade, "trade_id"),
-        taker_side=side,
-    )
-
-
-def parse_trades(body: object) -> ParseResult:
-    """``GET /markets/trades``: ``{"trades": [...], "cursor"}``."""
-    batch = Batch(VENUE)
-    try:
-        envelope = _envelope(body)
-        items = as_list(envelope.get("trades"), "trades")
-        batch.result.cursor = optional_str(envelope, "cursor")
-    except InvalidPayload as exc:
-        batch.reject("body", exc.reason, body, exc.message)
-        return batch.result
-    for raw in items:
-        record = batch.attempt("trade", raw, trade_record)
-        if record is not None:
-            batch.add(record)
-    return batch.result
-
-
-def _ohlc(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key)
-    return {} if value is None else as_mapping(value, key)
-
-
-def candle_record(raw: object, *, market_id: str) -> CandleRecord:
-    candle = as_mapping(raw, "candlestick")
-    trades = _ohlc(candle, "price")
-    bid = _ohlc(candle, "yes_bid")
-    ask = _ohlc(candle, "yes_ask")
-    record = CandleRecord(
-        venue=VENUE,
-        venue_market_id=market_id,
-        end=any_time(required(candle, "end_period_ts"), "end_period_ts"),
-        open=price(trades, "open"),
-        high=price(trades, "high"),
-        low=price(trades, "low"),
-        close=price(trades, "close"),
-        bid_close=price(bid, "close"),
-        ask_close=price(ask, "close"),
-        volume=count(candle, "volume"),
-        open_interest=count(candle, "open_interest"),
-    )
-    if record.high is not None and record.low is not None and record.low > record.high:
-        raise InvalidPayload("inconsistent_candle", f"low {record.low} > high {record.high}")
-    return record
-
-
-def parse_candlesticks(body: object, *, market_id: str | None = None) -> ParseResult:
-    """``GET /series/{s}/markets/{t}/candlesticks``: ``{"ticker", "candlesticks": [...]}``."""
-    batch = Batch(VENUE)
-    try:
-        envelope = _envelope(body)
-        items = as_list(envelope.get("candlesticks"), "candlesticks")
-        ticker = optional_str(envelope, "ticker") or market_id
-        if ticker is None:
-            raise InvalidPayload("missing_field", "ticker is missing")
-    except InvalidPayload as exc:
-        batch.reject("body", exc.reason, body, exc.message)
-        return batch.result
-    for raw in items:
-        record = batch.attempt("candle", raw, lambda item: candle_record(item, market_id=ticker))
-        if record is not None:
-            batch.add(record)
     return batch.result
 
 
