@@ -1,8 +1,8 @@
-"""The one HTTP client factory for venue connectors.
+"""The one HTTP client factory for outbound calls: venue connectors, alert channels, smoke tests.
 
-Every venue client gets its ``httpx.Client`` from ``create_http_client``, so every call has a
-timeout (connect, read, write and pool), the same headers and no silent redirects. Tests pass
-``transport`` (an ``httpx.MockTransport``) or point ``base_url`` at a local server.
+Every outbound client gets its ``httpx.Client`` from ``create_http_client``, so every call has a
+timeout (connect, read, write and pool), the same headers and no silent redirects. It lives with the
+venues because they were its first users. Tests point ``base_url`` at a local server.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def create_http_client(
     headers: Mapping[str, str] | None = None,
     auth: httpx.Auth | None = None,
 ) -> httpx.Client:
-    """A client for one venue API. ``timeout`` (seconds, > 0) bounds every phase of every call.
+    """A client for one remote API. ``timeout`` (seconds, > 0) bounds every phase of every call.
 
     The caller owns the client and must close it (``with`` or ``.close()``).
     """
