@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,13 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from edgewatch.accounts import api_keys, users
+from edgewatch.accounts.scopes import scopes_of_role
+from edgewatch.clock import utcnow
 from edgewatch.config import Settings, get_settings
 from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
-from edgewatch.db.session import make_session_factory
+from edgewatch.db.session import make_session_factory, session_scope
 
 POSTGRES_ADMIN_URL = os.environ.get("EDGEWATCH_TEST_POSTGRES_URL")
 BACKENDS = ["postgresql", "sqlite"] if POSTGRES_ADMIN_URL else ["sqlite"]
@@ -138,3 +141,36 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session for arranging and asserting; the test commits what it needs to."""
     with session_factory() as session:
         yield session
+
+
+Credentials = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def credentials(session_factory: sessionmaker[Session]) -> Credentials:
+    """``credentials(role)``: headers authenticating as a new user of ``role`` (default admin).
+
+    The user gets an API key with every scope of the role; ``scopes=[...]`` narrows it.
+    """
+
+    def make(role: str = "admin", *, scopes: list[str] | None = None) -> dict[str, str]:
+        now = utcnow()
+        with session_scope(session_factory) as session:
+            user = users.create(
+                session,
+                email=f"{role}-{uuid.uuid4().hex[:10]}@example.test",
+                role=role,
+                actor="test",
+                now=now,
+            )
+            _, key = api_keys.create(
+                session,
+                user,
+                name="tests",
+                scopes=scopes if scopes is not None else scopes_of_role(role),
+                expires_at=None,
+                now=now,
+            )
+        return {"X-API-Key": key}
+
+    return make

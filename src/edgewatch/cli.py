@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import desc, func, select
 
+from edgewatch.accounts.bootstrap import announce_demo_admin
+from edgewatch.accounts.cli import audit_app, users_app
 from edgewatch.alerts.cli import app as alerts_app
 from edgewatch.archive.cli import app as archive_app
 from edgewatch.backtest.cli import app as backtest_app
@@ -65,6 +67,8 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(sim_app, name="sim")
 app.add_typer(archive_app, name="archive")
 app.add_typer(retention_app, name="retention")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command("fees")(fees_command)
 app.command("record")(record_command)
 app.command("import")(import_command)
@@ -134,7 +138,8 @@ def demo(
     ] = None,
 ) -> None:
     """Run everything on the embedded default: SQLite, simulator, in-process scheduler."""
-    overrides: dict[str, object] = {"embedded_scheduler": True}
+    # Public read: the demo shows data at once; the admin account below signs in for the rest.
+    overrides: dict[str, object] = {"embedded_scheduler": True, "public_read": True}
     if recording is not None:
         overrides["recording_dir"] = recording
         source = source or "replay"
@@ -148,6 +153,8 @@ def demo(
         open_replay(settings.recording_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     console.print(f"data directory: {settings.data_dir}")
+    _check_database(settings)
+    announce_demo_admin(settings, console)
     _serve(settings)
 
 

@@ -93,6 +93,31 @@ class Settings(BaseSettings):
     signal_model: str | None = None
     signal_model_margin: float = Field(default=0.02, gt=0, le=1)
 
+    # Accounts and sign-in (docs/api.md, "Authentication").
+    #: Unauthenticated requests act as a viewer (read-only public installs; ``edgewatch demo``).
+    public_read: bool = False
+    #: Emails that become admins on their first SSO sign-in (everyone else starts as a viewer).
+    admin_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: A browser session ends after this long without a request…
+    session_idle_minutes: float = Field(default=60.0, gt=0, le=60 * 24 * 30)
+    #: …and after this long in any case.
+    session_max_hours: float = Field(default=12.0, gt=0, le=24 * 90)
+    #: ``Secure`` session cookies; unset means on everywhere except the development environment.
+    cookie_secure: bool | None = None
+    #: The address users reach Edgewatch at (``https://edgewatch.example.com``), used to build SSO
+    #: redirect URIs; unset takes it from each request.
+    public_url: str | None = None
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    #: Any OpenID Connect issuer: its base URL (``/.well-known/openid-configuration`` is read).
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    #: The label of the generic OIDC button on the sign-in page.
+    oidc_name: str = "Single sign-on"
+
     # API hardening (docs/api.md, "Rate limits", "Caching", "Security headers"). Rate limits, the
     # response cache and data versions live in ``redis_url`` when set, in memory otherwise.
     #: Prefix of every Redis key Edgewatch writes, so deployments can share one Redis.
@@ -196,7 +221,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("live_strategies", "alert_email_to", mode="before")
+    @field_validator("live_strategies", "alert_email_to", "admin_emails", mode="before")
     @classmethod
     def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
@@ -215,6 +240,22 @@ class Settings(BaseSettings):
             known = ", ".join(strategy_names())
             raise ValueError(f"unknown strategy(s) {', '.join(unknown)} (known: {known})")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _sso_providers_are_complete(self) -> Settings:
+        pairs = (
+            ("GITHUB", self.github_client_id, self.github_client_secret),
+            ("GOOGLE", self.google_client_id, self.google_client_secret),
+            ("OIDC", self.oidc_client_id, self.oidc_client_secret),
+        )
+        for name, client_id, secret in pairs:
+            if (client_id is None) != (secret is None):
+                raise ValueError(
+                    f"EDGEWATCH_{name}_CLIENT_ID and EDGEWATCH_{name}_CLIENT_SECRET go together"
+                )
+        if (self.oidc_issuer is None) != (self.oidc_client_id is None):
+            raise ValueError("EDGEWATCH_OIDC_ISSUER and EDGEWATCH_OIDC_CLIENT_ID go together")
+        return self
 
     @model_validator(mode="after")
     def _alert_channels_are_complete(self) -> Settings:

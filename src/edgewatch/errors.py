@@ -7,6 +7,8 @@ API answers with, so one handler turns any of them into an RFC 9457 problem docu
     ├── ConfigError                     --   fix the configuration and restart
     ├── InvalidInput                    422  the request or file is wrong; fix it and retry
     │   └── InvalidPayload              422  a venue record is malformed; quarantine it
+    ├── NotAuthenticated                401  send credentials (API key or session), or sign in
+    ├── PermissionDenied                403  the credentials lack the scope or own not the object
     ├── NotFound                        404  the thing asked for does not exist
     ├── Conflict                        409  the request clashes with current state
     ├── FeeUnknown                      422  no fee schedule is known; fail closed, no signal
@@ -53,6 +55,21 @@ class InvalidPayload(InvalidInput):
     def __init__(self, reason: str, message: str | None = None) -> None:
         super().__init__(message or reason)
         self.reason = reason
+
+
+class NotAuthenticated(EdgewatchError):
+    """No valid credentials: authenticate and retry."""
+
+    status_code = 401
+    code = "not-authenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="edgewatch"'}
+
+
+class PermissionDenied(EdgewatchError):
+    """Authenticated, but not allowed: ask an admin for a wider role or key."""
+
+    status_code = 403
+    code = "permission-denied"
 
 
 class NotFound(EdgewatchError):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import itertools
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import structlog
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -41,15 +42,42 @@ def _release_log_streams() -> Iterator[None]:
 
 
 @pytest.fixture
-def client_class() -> type[TestClient]:
-    """The test client, for tests that build their own app (the import is warning-guarded)."""
-    return TestClient
+def client_class(credentials: Callable[..., dict[str, str]]) -> type[TestClient]:
+    """The test client for tests that build their own app: authenticated as an admin of the test
+    database unless given ``headers`` (the import is warning-guarded)."""
+    admin = credentials("admin")
+
+    class AdminClient(TestClient):
+        def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("headers", admin)
+            super().__init__(app, *args, **kwargs)
+
+    return AdminClient
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
+def api_app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(api_app: FastAPI, credentials: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
+    """A client of the running app, authenticated as an admin (an API key with every scope)."""
+    with TestClient(api_app, headers=credentials("admin")) as client:
         yield client
+
+
+@pytest.fixture
+def client_as(
+    client: TestClient, api_app: FastAPI, credentials: Callable[..., dict[str, str]]
+) -> Callable[[str | None], TestClient]:
+    """``client_as("viewer")``: another client of the same running app, as a new user of that role;
+    ``client_as(None)`` sends no credentials."""
+
+    def make(role: str | None) -> TestClient:
+        return TestClient(api_app, headers=credentials(role) if role else {})
+
+    return make
 
 
 class Seeder:

@@ -9,6 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from edgewatch.accounts.access import ROUTE_ACCESS
 from edgewatch.api.app import create_app
 from edgewatch.config import Settings
 from edgewatch.errors import Conflict, DatabaseUnavailable, InvalidInput
@@ -16,8 +17,10 @@ from edgewatch.observability.logging import get_logger
 
 
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
+def app(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     app = create_app(settings)
+    for path in ("conflict", "bad-input", "database-down", "crash", "chatty"):
+        monkeypatch.setitem(ROUTE_ACCESS, ("GET", f"/test/{path}"), "read")
 
     def conflict() -> None:
         raise Conflict("That run is already settled.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -41,9 +41,13 @@ def _release_log_streams() -> Iterator[None]:
 
 
 @pytest.fixture
-def client(settings: Settings, session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+def client(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    credentials: Callable[..., dict[str, str]],
+) -> Iterator[TestClient]:
     ingest_sim(session_factory)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=credentials("analyst")) as client:
         yield client
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import structlog
@@ -30,6 +30,6 @@ def _release_log_streams() -> Iterator[None]:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
+def client(settings: Settings, credentials: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), headers=credentials("admin")) as client:
         yield client

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,6 +101,6 @@ def app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as client:
+def client(app: FastAPI, credentials: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
+    with TestClient(app, headers=credentials("admin")) as client:
         yield client

@@ -69,9 +69,15 @@ def test_confirm_and_reject_routes_audit_the_review(
 
     assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
-    assert rejected.json()["reviewed_by"] == "api:anonymous"
-    entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+    reviewer = rejected.json()["reviewed_by"]
+    assert reviewer.startswith("user:") and "@" not in reviewer  # the pseudonym, not the email
+    entries = list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action.like("link.%")).order_by(AuditEntry.id)
+        )
+    )
     assert [e.action for e in entries] == ["link.confirmed", "link.rejected"]
+    assert {e.actor for e in entries} == {reviewer}
     assert entries[1].details["reason"] == "rules differ"
     assert audit.verify(session).ok
 

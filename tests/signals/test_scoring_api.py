@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,8 +37,8 @@ def _release_log_streams() -> Iterator[None]:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as client:
+def client(settings: Settings, credentials: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), headers=credentials("admin")) as client:
         yield client
 
 

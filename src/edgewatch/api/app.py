@@ -13,10 +13,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
+from edgewatch.accounts.access import authorize
+from edgewatch.accounts.router import install as install_accounts
 from edgewatch.api import health
 from edgewatch.api.cache import install_response_cache
 from edgewatch.api.disclaimers import router as disclaimers_router
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        # Every route is checked against accounts/access.py's table; one without an entry refuses.
+        dependencies=[Depends(authorize)],
     )
     settings = app.state.settings = settings or get_settings()
     app.state.redis = create_async_redis(settings)
@@ -129,5 +133,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scoring_router)
     app.include_router(backtests_router)
     app.include_router(dashboard_router)
+    install_accounts(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

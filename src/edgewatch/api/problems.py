@@ -133,7 +133,13 @@ async def _edgewatch_error(request: Request, exc: Exception) -> JSONResponse:
             detail = "An unexpected error occurred; quote the request id when reporting it."
     else:
         detail = exc.message
-    return problem_response(request.scope, status=exc.status_code, code=exc.code, detail=detail)
+    return problem_response(
+        request.scope,
+        status=exc.status_code,
+        code=exc.code,
+        detail=detail,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

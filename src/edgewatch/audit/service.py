@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -85,12 +86,17 @@ class ChainReport:
         return self.first_broken_id is None
 
 
-def verify(session: Session) -> ChainReport:
-    """Recompute every hash in order; report the first entry that does not match."""
+def verify(session: Session, *, progress: Callable[[int], None] | None = None) -> ChainReport:
+    """Recompute every hash in order; report the first entry that does not match.
+
+    ``progress`` is called with the number of entries checked so far, every 1000 entries.
+    """
     prev_hash = GENESIS_HASH
     count = 0
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
         count += 1
+        if progress is not None and count % 1000 == 0:
+            progress(count)
         expected = _entry_hash(
             prev_hash,
             entry.created_at,

@@ -1,8 +1,9 @@
 """``/api/v1/links``: cross-venue links, their review (confirm / reject) and why they were proposed.
 
-Who reviews: ``ReviewerDep`` names the actor written to the audit log. Until accounts exist it is
-the fixed ``api:anonymous``; the accounts issue replaces ``current_reviewer`` with the signed-in
-user (and its role check), and every review route picks that up without other changes.
+Who reviews: ``ReviewerDep`` is the signed-in user's pseudonym (``user:…``), written to the audit
+log and ``reviewed_by`` — never their email, so erasing the user leaves both intact. The
+``links:review`` scope the review routes need is checked by the access table
+(``accounts/access.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query
 
+from edgewatch.accounts.principal import CurrentUserDep
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
@@ -22,12 +24,11 @@ from edgewatch.markets.links_schemas import LinkDetailOut, LinkOut, LinkStatus, 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/links", tags=["links"])
 
 LinkId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch link id.")]
-ANONYMOUS_REVIEWER = "api:anonymous"
 
 
-def current_reviewer() -> str:
-    """The actor recorded for a review; replaced by the signed-in user once accounts exist."""
-    return ANONYMOUS_REVIEWER
+def current_reviewer(principal: CurrentUserDep) -> str:
+    """The actor recorded for a review: the caller's pseudonym."""
+    return principal.actor
 
 
 ReviewerDep = Annotated[str, Depends(current_reviewer)]

@@ -1,6 +1,6 @@
 """Every ORM table, in one package so that capabilities can import each other's tables freely."""
 
-from edgewatch.models.account import ApiKey, User
+from edgewatch.models.account import ApiKey, User, UserConsent, UserIdentity, UserSession
 from edgewatch.models.alert import Alert
 from edgewatch.models.audit import AuditEntry
 from edgewatch.models.backtest import BacktestRun
@@ -32,4 +32,7 @@ __all__ = [
     "RejectedRecord",
     "Signal",
     "User",
+    "UserConsent",
+    "UserIdentity",
+    "UserSession",
 ]

@@ -10,6 +10,8 @@
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 - ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
+- ``edgewatch_logins_total{method}`` — successful sign-ins (``password``, ``sso:<provider>``).
+- ``edgewatch_auth_failures_total{reason}`` — refused credentials and sign-ins, by reason.
 - ``edgewatch_rate_limited_total{route}`` — requests refused by the rate limiter (429).
 - ``edgewatch_cache_requests_total{cache,result}`` — response-cache lookups (``hit``/``miss``).
 - ``edgewatch_redis_errors_total{component}`` — Redis failures the API failed open on.
@@ -88,6 +90,18 @@ READINESS = Gauge(
     "edgewatch_readiness_status",
     "1 when the named readiness check passes or warns, 0 when it fails.",
     ["check"],
+    registry=REGISTRY,
+)
+LOGINS = Counter(
+    "edgewatch_logins_total",
+    "Successful sign-ins, by method (password or sso:<provider>).",
+    ["method"],
+    registry=REGISTRY,
+)
+AUTH_FAILURES = Counter(
+    "edgewatch_auth_failures_total",
+    "Refused credentials and sign-ins, by reason.",
+    ["reason"],
     registry=REGISTRY,
 )
 FEATURE_COMPUTATION = Histogram(
