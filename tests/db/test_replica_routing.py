@@ -169,3 +169,23 @@ def test_without_a_read_url_reads_use_the_primary(db_url: str, tmp_path: Path) -
     assert create_read_engine(settings) is None
     assert read_session_factory(None, primary) is primary
     engine.dispose()
+
+
+def test_the_production_postgresql_conf_is_accepted(tmp_path: Path) -> None:
+    """deploy/postgres/postgresql.conf parses, and sets what replicas and PITR depend on."""
+    source = Path(__file__).parents[2] / "deploy" / "postgres" / "postgresql.conf"
+    with throwaway_postgres() as cluster:
+        config = cluster.root / "production.conf"
+        config.write_text(source.read_text())
+
+        def value(name: str) -> str:
+            result = cluster.run(
+                "postgres", "-D", str(cluster.data_dir), f"--config-file={config}", "-C", name
+            )
+            return result.stdout.strip()
+
+        assert value("wal_level") == "replica"
+        assert value("archive_mode") == "on"
+        assert value("hot_standby") == "on"
+        assert value("max_wal_senders") == "10"
+        assert value("autovacuum_vacuum_insert_threshold") == "100000"

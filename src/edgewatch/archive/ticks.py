@@ -42,8 +42,37 @@ def read_ticks(connection: Connection | Session, start: datetime, end: datetime)
         .where(OddsTick.tick_ts >= start, OddsTick.tick_ts < end)
         .order_by(Market.venue, Market.venue_market_id, OddsTick.tick_ts)
     )
+    bind = connection.connection() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "postgresql":
+        return _copy_out(bind, start, end)
     rows = connection.execute(query).all()
     return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
+# COPY out as CSV and parse it in polars: ~10x faster than building Python rows. Times leave as
+# exact integer microseconds; floats print in their shortest exact form (PostgreSQL 12+).
+_COPY_OUT = (
+    "COPY (SELECT m.venue, m.venue_market_id, t.market_id, "
+    "(extract(epoch FROM t.tick_ts) * 1000000)::bigint, "
+    "t.bid, t.ask, t.last, t.volume, t.bid_size, t.ask_size "
+    "FROM odds_ticks t JOIN markets m ON m.id = t.market_id "
+    "WHERE t.tick_ts >= %s AND t.tick_ts < %s "
+    "ORDER BY m.venue, m.venue_market_id, t.tick_ts) TO STDOUT WITH (FORMAT csv)"
+)
+
+
+def _copy_out(connection: Connection, start: datetime, end: datetime) -> pl.DataFrame:
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    buffer = bytearray()
+    with driver.cursor() as cursor, cursor.copy(_COPY_OUT, (start, end)) as copy:
+        for chunk in copy:
+            buffer += chunk
+    csv_schema = {**SCHEMA, "tick_ts": pl.Int64()}
+    if not buffer:
+        return pl.DataFrame(schema=SCHEMA)
+    frame = pl.read_csv(bytes(buffer), has_header=False, schema=csv_schema)
+    return frame.with_columns(pl.col("tick_ts").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
 
 
 @dataclass(frozen=True, slots=True)
