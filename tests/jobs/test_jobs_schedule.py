@@ -25,12 +25,12 @@ def _fresh_missing_report(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_table_schedules_every_job_by_name(settings: Settings) -> None:
     two = settings.model_copy(update={"sources": ["sim", "kalshi"], "ingest_interval_seconds": 60})
     table = {entry.pipeline: entry for entry in schedule_table(two)}
-    core = ["ingest-sim", "ingest-kalshi", "match-markets", "settle-paper", "data-quality"]
+    core = ["ingest-sim", "ingest-kalshi", "match-markets", "data-quality"]
     core += ["retention", "backup", "retrain-models"]
     assert [name for name in table if name in core] == core
-    assert table["ingest-sim"] == ScheduleEntry(
-        "ingest-sim", timedelta(minutes=1), then=("generate-signals",), at_start=True
-    )
+    ingest = table["ingest-sim"]
+    assert (ingest.every, ingest.at_start) == (timedelta(minutes=1), True)
+    assert ingest.then[0] == "generate-signals"  # new ticks become signals first
     assert table["match-markets"].every == timedelta(hours=1)
     assert table["data-quality"].every == timedelta(hours=1)
     assert table["retention"].every == table["backup"].every == timedelta(days=1)
@@ -46,9 +46,13 @@ def test_unregistered_pipelines_are_skipped_with_one_log_line_each(settings: Set
     assert [e.pipeline for e in first] == ["ingest-sim", "match-markets", "backup"]
     assert first == second
     missing = [e["pipeline"] for e in logs if e["event"] == "scheduled_pipeline_not_registered"]
-    expected = [e.pipeline for e in schedule_table(settings) if e.pipeline not in registered]
+    expected: list[str] = []  # entries and their follow-ups, each name once, in table order
+    for entry in schedule_table(settings):
+        for name in (entry.pipeline, *entry.then):
+            if name not in registered and name not in expected:
+                expected.append(name)
     assert missing == expected
-    assert {"settle-paper", "data-quality", "retention", "retrain-models"} <= set(missing)
+    assert {"data-quality", "retention", "retrain-models"} <= set(missing)
 
 
 def test_an_unregistered_follow_up_is_dropped_but_its_entry_kept(settings: Settings) -> None:
@@ -63,7 +67,7 @@ def test_beat_sends_the_run_task_for_each_active_entry(settings: Settings) -> No
     assert beat["ingest-sim"] == {
         "task": RUN_TASK,
         "schedule": timedelta(seconds=10),
-        "kwargs": {"pipeline": "ingest-sim", "then": ["generate-signals"]},
+        "kwargs": {"pipeline": "ingest-sim", "then": list(entries[0].then)},
         "options": {"queue": PIPELINES_QUEUE, "expires": 10.0},
     }
     assert beat["match-markets"]["schedule"] == timedelta(hours=1)
@@ -83,14 +87,14 @@ def test_the_embedded_scheduler_runs_what_is_due_then_the_follow_ups(
         e.pipeline: start if e.at_start else start + e.every.total_seconds()
         for e in scheduler.entries
     }
-    assert scheduler.due(start) == [*at_start, "generate-signals"]
+    after_ingest = list(scheduler.entries[0].then)
+    assert after_ingest[0] == "generate-signals"
+    assert scheduler.due(start) == [*at_start, *after_ingest]
     ran = scheduler.run_cycle(start)
-    assert ran == [*at_start, "generate-signals"]
-    # One ingest interval later only ingest is due again, and signals after it.
-    assert scheduler.due(start + settings.ingest_interval_seconds) == [
-        "ingest-sim",
-        "generate-signals",
-    ]
+    assert ran == [*at_start, *after_ingest]
+    # One ingest interval later only ingest is due again, and what follows it.
+    later = start + settings.ingest_interval_seconds
+    assert scheduler.due(later) == ["ingest-sim", *after_ingest]
     assert scheduler.due(start + 1) == []
     with engine.connect() as connection:
         rows = connection.execute(
