@@ -15,6 +15,7 @@ from sqlalchemy import Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from edgewatch.models import Market, MarketLink, OddsTick
+from edgewatch.models.candle import Candle
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +137,37 @@ def newest_tick_by_venue(session: Session) -> dict[str, datetime]:
         .group_by(Market.venue)
     ).all()
     return {venue: newest for venue, newest in rows if newest is not None}
+
+
+def page_candles(
+    session: Session,
+    market_id: int,
+    *,
+    width_seconds: int,
+    limit: int,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    after: datetime | None = None,
+    descending: bool = False,
+) -> list[Candle]:
+    """Candles of one market and width over ``[start, end)``, paged by time like ``list_ticks``.
+
+    The candle holding ``start`` is included (``start`` is rounded down to its bucket). Every
+    condition is on the ``(market_id, width_seconds, bucket_start)`` primary key.
+    """
+    stmt = select(Candle).where(
+        Candle.market_id == market_id, Candle.width_seconds == width_seconds
+    )
+    if start is not None:
+        floor = start.replace(second=0, microsecond=0)
+        if width_seconds >= 3600:
+            floor = floor.replace(minute=0)
+        stmt = stmt.where(Candle.bucket_start >= floor)
+    if end is not None:
+        stmt = stmt.where(Candle.bucket_start < end)
+    if after is not None:
+        stmt = stmt.where(
+            Candle.bucket_start < after if descending else Candle.bucket_start > after
+        )
+    order = Candle.bucket_start.desc() if descending else Candle.bucket_start.asc()
+    return list(session.scalars(stmt.order_by(order).limit(limit)))

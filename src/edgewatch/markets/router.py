@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -20,9 +20,18 @@ from edgewatch.api.pagination import (
 )
 from edgewatch.api.params import MAX_ID, ordered_window, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
+from edgewatch.clock import utcnow
 from edgewatch.errors import NotFound
 from edgewatch.markets import repository
-from edgewatch.markets.schemas import MarketDetail, MarketStatus, MarketSummary, TickOut
+from edgewatch.markets.schemas import (
+    CandleOut,
+    MarketDetail,
+    MarketStatus,
+    MarketSummary,
+    TickInterval,
+    TickOut,
+    TickSeries,
+)
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/markets", tags=["markets"])
 
@@ -97,14 +106,40 @@ def list_ticks(
     order: Annotated[Literal["asc", "desc"], Query(description="Time order.")] = "asc",
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     cursor: CursorParam = None,
-) -> Page[TickOut]:
-    """Ticks in ``[from, to)``, oldest first unless ``order=desc``."""
+    interval: Annotated[
+        Literal["auto", "raw", "1m", "1h"],
+        Query(description="Raw ticks, 1-minute or 1-hour candles, or `auto` (by window length)."),
+    ] = "auto",
+) -> TickSeries:
+    """Ticks in ``[from, to)``, oldest first unless ``order=desc``; candles for long windows."""
     start = utc_param(start, name="from")
     end = utc_param(end, name="to")
     ordered_window(start, end, start_name="from", end_name="to")
     after = decode_time_cursor(cursor)
     if not repository.market_exists(session, market_id):
         raise NotFound(f"Market {market_id} does not exist.")
+    chosen = (
+        choose_interval(start, end, now=utcnow(), limit=limit) if interval == "auto" else interval
+    )
+    if chosen != "raw":
+        candles, has_more = split_page(
+            repository.page_candles(
+                session,
+                market_id,
+                width_seconds=CANDLE_SECONDS[chosen],
+                limit=limit + 1,
+                start=start,
+                end=end,
+                after=after,
+                descending=order == "desc",
+            ),
+            limit,
+        )
+        return TickSeries(
+            interval=chosen,
+            items=[CandleOut.model_validate(candle) for candle in candles],
+            next_cursor=encode_cursor(candles[-1].bucket_start) if has_more else None,
+        )
     rows, has_more = split_page(
         list(
             repository.list_ticks(
@@ -119,7 +154,33 @@ def list_ticks(
         ),
         limit,
     )
-    return Page(
+    return TickSeries(
+        interval="raw",
         items=[TickOut.model_validate(row) for row in rows],
         next_cursor=encode_cursor(rows[-1].tick_ts) if has_more else None,
     )
+
+
+#: Longest window ``interval=auto`` serves as raw ticks: an hour is 720 ticks at the simulator's
+#: 5 s and 360 at the default 10 s ingest interval — beyond that a chart cannot show single ticks.
+RAW_MAX_WINDOW = timedelta(hours=1)
+CANDLE_SECONDS = {"1m": 60, "1h": 3600}
+
+
+def choose_interval(
+    start: datetime | None, end: datetime | None, *, now: datetime, limit: int
+) -> TickInterval:
+    """What ``interval=auto`` serves for ``[start, end)`` (``end`` defaults to now).
+
+    Raw ticks without a start (paging back from the newest) or for windows up to
+    ``RAW_MAX_WINDOW``; 1-minute candles while the window fits in one page of ``limit`` of them;
+    1-hour candles beyond, so a chart of any length comes back in a bounded number of pages.
+    """
+    if start is None:
+        return "raw"
+    window = (end or now) - start
+    if window <= RAW_MAX_WINDOW:
+        return "raw"
+    if window <= timedelta(minutes=limit):
+        return "1m"
+    return "1h"

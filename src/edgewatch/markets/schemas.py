@@ -98,6 +98,37 @@ class TickOut(BaseModel):
     ask_size: float | None
 
 
+class CandleOut(BaseModel):
+    """OHLC of the price (the mid, or ``last`` when a side is missing) over one bucket.
+
+    ``bid``, ``ask`` and ``volume`` are those of the bucket's last tick; ``volume`` is the venue's
+    cumulative traded volume, as in a tick.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    bucket_start: datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    bid: float | None
+    ask: float | None
+    volume: float | None
+    tick_count: int
+
+
+TickInterval = Literal["raw", "1m", "1h"]
+
+
+class TickSeries(BaseModel):
+    """A page of a market's price history: raw ticks, or candles of ``interval``."""
+
+    interval: TickInterval
+    items: list[TickOut] | list[CandleOut]
+    next_cursor: str | None
+
+
 def _summary_fields(quote: MarketQuote) -> dict[str, Any]:
     market, tick = quote.market, quote.tick
     return {
