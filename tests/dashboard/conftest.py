@@ -1,4 +1,9 @@
-"""Dashboard fixtures: the app with its lifespan running (see tests/api/conftest.py)."""
+"""Dashboard fixtures: the app with its lifespan running, and clients signed in as each role.
+
+``client`` is an admin (an API key with every admin scope: the dashboard shows and allows what
+the credential's scopes allow, whatever carries them); ``client_as(role)`` another user of the
+same app; ``client_as(None)`` an anonymous browser.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import structlog
+from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 from edgewatch.api.app import create_app
@@ -30,6 +36,26 @@ def _release_log_streams() -> Iterator[None]:
 
 
 @pytest.fixture
-def client(settings: Settings, credentials: Callable[..., dict[str, str]]) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), headers=credentials("admin")) as client:
+def dashboard_app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(
+    dashboard_app: FastAPI, credentials: Callable[..., dict[str, str]]
+) -> Iterator[TestClient]:
+    with TestClient(dashboard_app, headers=credentials("admin")) as client:
         yield client
+
+
+@pytest.fixture
+def client_as(
+    client: TestClient, dashboard_app: FastAPI, credentials: Callable[..., dict[str, str]]
+) -> Callable[[str | None], TestClient]:
+    """Another client of the running app: a new user of ``role``, or anonymous for None."""
+
+    def make(role: str | None) -> TestClient:
+        headers = credentials(role) if role else {}
+        return TestClient(dashboard_app, headers=headers, follow_redirects=False)
+
+    return make

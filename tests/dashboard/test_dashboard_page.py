@@ -1,77 +1,40 @@
+"""The overview page and what every page shares: escaping, local assets, errors, live panels."""
+
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from dashboard_seed import seed
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from edgewatch.clock import utcnow
-from edgewatch.dashboard.router import age
-from edgewatch.models import Market, OddsTick, PipelineRun, Signal
+from edgewatch.dashboard.templating import age
+from edgewatch.models.alert import Alert
 
-
-def _seed(session: Session) -> None:
-    now = utcnow()
-    market = Market(
-        venue="kalshi",
-        venue_market_id="KXRAIN-1",
-        title="Will it rain in <Seattle> on Friday?",
-        status="open",
-        last_tick_at=now - timedelta(minutes=3),
-    )
-    quiet = Market(venue="polymarket", venue_market_id="0xabc", title="Quiet market")
-    session.add_all([market, quiet])
-    session.flush()
-    session.add(
-        OddsTick(market_id=market.id, tick_ts=market.last_tick_at, bid=0.615, ask=0.64, last=0.62)
-    )
-    session.add(
-        Signal(
-            market_id=market.id,
-            signal_ts=now - timedelta(minutes=2),
-            strategy="cross_venue_arbitrage",
-            strategy_version="1",
-            side="no",
-            limit_price=0.36,
-            size_hint=5.0,
-            edge=0.0125,
-            confidence=0.87,
-            expires_at=now + timedelta(minutes=3),
-            inputs={},
-            dedupe_key="dash-1",
-        )
-    )
-    session.add_all(
-        [
-            PipelineRun(
-                pipeline="ingest",
-                status="failed",
-                started_at=now - timedelta(minutes=1),
-                finished_at=now,
-                rows_in=40,
-                rows_stored=0,
-                rows_rejected=2,
-                error="kalshi answered 503",
-            ),
-            PipelineRun(
-                pipeline="signals",
-                status="succeeded",
-                started_at=now - timedelta(minutes=1),
-                finished_at=now,
-                rows_in=12,
-                rows_stored=1,
-            ),
-        ]
-    )
-    session.commit()
+ClientAs = Callable[[str | None], TestClient]
 
 
 @pytest.mark.both_backends
-def test_dashboard_shows_markets_signals_pipelines_and_readiness(
+def test_overview_shows_pipelines_freshness_signals_alerts_and_gaps(
     client: TestClient, session: Session
 ) -> None:
-    _seed(session)
+    seeded = seed(session)
+    session.add(
+        Alert(
+            fingerprint="f" * 64,
+            rule="EdgewatchPipelineFailing",
+            kind="condition",
+            labels={"pipeline": "ingest"},
+            severity="critical",
+            summary="Pipeline ingest is failing",
+            description="",
+        )
+    )
+    session.commit()
 
     response = client.get("/")
 
@@ -79,42 +42,101 @@ def test_dashboard_shows_markets_signals_pipelines_and_readiness(
     assert response.headers["content-type"].startswith("text/html")
     html = response.text
     # Titles are escaped, never injected as markup.
-    assert "Will it rain in &lt;Seattle&gt; on Friday?" in html
-    assert "<Seattle>" not in html
-    assert "Quiet market" in html and "no ticks" in html
-    assert "0.615" in html and "0.640" in html
-    assert "cross_venue_arbitrage" in html and "$0.0125" in html and "87%" in html
-    assert "kalshi answered 503" in html
-    assert "signals" in html and "ingest" in html
-    assert "Readiness:" in html and "data_freshness" in html
-    assert 'href="/docs"' in html
+    assert "Will it rain in &lt;Seattle&gt; on Friday?" in html and "<Seattle>" not in html
+    assert "kalshi answered 503" in html and "generate-signals" in html
+    assert "Pipeline ingest is failing" in html
+    assert f'href="/signals/{seeded.signal.id}"' in html and "$0.0125" in html and "87%" in html
+    # Freshness per venue: both venues' newest tick is minutes old, well within the limit.
+    freshness = html[html.index("freshness-title") : html.index("pipelines-title")]
+    assert len(re.findall(r'<td class="num">\d+ min</td>', freshness)) == 2
+    assert freshness.count('badge-ok">fresh') == 2
+    # The gap: kalshi's mid 0.63 against 1 − 0.30 on the complement market.
+    assert "-0.070" in html and f'href="/links/{seeded.link.id}"' in html
     assert "Not financial advice." in html
-    assert "No signals yet" not in html
+    assert 'hx-get="/overview/live"' in html
 
 
-def test_empty_dashboard_says_what_to_do(client: TestClient) -> None:
+def test_live_panel_is_a_fragment_of_the_same_data(client: TestClient, session: Session) -> None:
+    seed(session)
+    fragment = client.get("/overview/live", headers={"HX-Request": "true"}).text
+    assert "<html" not in fragment
+    assert "kalshi answered 503" in fragment and "Seattle" in fragment
+
+
+def test_empty_overview_says_what_to_do(client: TestClient) -> None:
     html = client.get("/").text
 
     assert "No signals yet — the signal pipeline runs after each ingest." in html
     assert "No pipeline has run yet" in html
-    assert "No markets yet" in html
-    assert "Not financial advice." in html
+    assert "No ticks stored yet" in html
+    assert "No linked open markets with quotes yet" in html
 
 
-def test_stylesheet_is_served_locally_with_both_color_schemes(client: TestClient) -> None:
+def test_pages_load_only_local_assets_and_no_inline_script(client: TestClient) -> None:
     page = client.get("/").text
-    css = client.get("/static/dashboard.css")
+    head = page.split("<body>")[0]
 
-    assert 'href="/static/dashboard.css"' in page
-    assert "http://" not in page.split("<body>")[0] and "https://" not in page.split("<body>")[0]
-    assert css.status_code == 200
-    assert "prefers-color-scheme: dark" in css.text
+    assert "http://" not in head and "https://" not in head
+    for asset in (
+        "/static/dashboard.css",
+        "/static/dashboard.js",
+        "/static/vendor/htmx/htmx.min.js",
+        "/static/vendor/uplot/uPlot.iife.min.js",
+        "/static/vendor/uplot/uPlot.min.css",
+        "/static/vendor/htmx/LICENSE",
+        "/static/vendor/uplot/LICENSE",
+    ):
+        assert client.get(asset).status_code == 200, asset
+    assert "prefers-color-scheme: dark" in client.get("/static/dashboard.css").text
+    # Only JSON data islands may sit in the markup: a strict script-src allows nothing inline.
+    assert "<script>" not in page and " onclick=" not in page and ' style="' not in page
 
 
 def test_missing_static_file_is_a_problem_not_html(client: TestClient) -> None:
     response = client.get("/static/nope.css")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_unknown_market_is_a_not_found_page(client: TestClient) -> None:
+    response = client.get("/markets/999999")
+    assert response.status_code == 404
+    assert "Market 999999 does not exist." in response.text and "<html" in response.text
+
+
+def test_bad_filter_is_one_line_on_an_error_page(client: TestClient, session: Session) -> None:
+    seed(session)
+    response = client.get("/signals?min_confidence=lots")
+    assert response.status_code == 422
+    assert "min_confidence: &#39;lots&#39; is not a number" in response.text
+    assert "Traceback" not in response.text
+
+
+def test_anonymous_browser_is_sent_to_sign_in_and_back(client_as: ClientAs) -> None:
+    response = client_as(None).get("/markets?q=rain")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/auth/login?next=%2Fmarkets%3Fq%3Drain"
+
+
+def test_poll_with_an_ended_session_redirects_the_whole_page(
+    client_as: ClientAs, settings: object
+) -> None:
+    anonymous = client_as(None)
+    anonymous.cookies.set("edgewatch_session", "revoked-or-expired")
+    response = anonymous.get(
+        "/overview/live",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/signals?venue=kalshi"},
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"] == "/auth/login?next=%2Fsignals%3Fvenue%3Dkalshi"
+
+
+def test_navigation_follows_the_role(client: TestClient, client_as: ClientAs) -> None:
+    assert 'href="/admin"' in client.get("/").text
+    viewer_page = client_as("viewer").get("/")
+    assert viewer_page.status_code == 200 and 'href="/admin"' not in viewer_page.text
+    refused = client_as("viewer").get("/admin")
+    assert refused.status_code == 403 and "Not allowed" in refused.text
 
 
 @pytest.mark.parametrize(

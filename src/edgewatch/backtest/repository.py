@@ -214,3 +214,33 @@ def equity_curve(session: Session, run_id: int) -> list[BacktestEquity]:
             .order_by(BacktestEquity.ts)
         )
     )
+
+
+def thinned_equity_curve(session: Session, run_id: int, *, max_points: int) -> list[BacktestEquity]:
+    """At most about ``max_points`` points of the curve, evenly spaced, first and last kept.
+
+    The database skips the points in between (a window function), so a long run's curve is
+    never loaded whole just to be thinned.
+    """
+    total = session.scalar(
+        select(func.count()).select_from(BacktestEquity).where(BacktestEquity.run_id == run_id)
+    )
+    if not total or total <= max_points:
+        return equity_curve(session, run_id)
+    stride = -(-(total - 1) // (max(max_points, 2) - 1))
+    numbered = (
+        select(
+            BacktestEquity.ts,
+            func.row_number().over(order_by=BacktestEquity.ts).label("n"),
+        )
+        .where(BacktestEquity.run_id == run_id)
+        .subquery()
+    )
+    keep = select(numbered.c.ts).where(((numbered.c.n - 1) % stride == 0) | (numbered.c.n == total))
+    return list(
+        session.scalars(
+            select(BacktestEquity)
+            .where(BacktestEquity.run_id == run_id, BacktestEquity.ts.in_(keep))
+            .order_by(BacktestEquity.ts)
+        )
+    )

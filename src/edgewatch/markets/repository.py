@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from edgewatch.models import Market, MarketLink, OddsTick
 from edgewatch.models.candle import Candle
@@ -137,6 +137,70 @@ def newest_tick_by_venue(session: Session) -> dict[str, datetime]:
         .group_by(Market.venue)
     ).all()
     return {venue: newest for venue, newest in rows if newest is not None}
+
+
+def venue_names(session: Session, *, limit: int = 50) -> list[str]:
+    """The venues that have markets, in order (for filter menus)."""
+    stmt = select(Market.venue).distinct().order_by(Market.venue).limit(limit)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class LinkGap:
+    """A link between two open markets and the gap between their latest mids.
+
+    ``gap`` is A's mid minus B's mid on A's YES scale (``1 − mid`` for a complement link), in
+    probability points; the mid is the bid/ask midpoint, or the last price when a side is missing.
+    """
+
+    link: MarketLink
+    a: MarketQuote
+    b: MarketQuote
+    gap: float
+
+
+def top_gaps(
+    session: Session, *, limit: int, statuses: tuple[str, ...] = ("proposed", "confirmed")
+) -> list[LinkGap]:
+    """The links whose two open markets' latest quotes differ most, largest gap first.
+
+    Each market's latest tick is one primary-key probe (``last_tick_at``); the cost grows with
+    the number of links, never with tick history.
+    """
+    market_a, market_b = aliased(Market), aliased(Market)
+    tick_a, tick_b = aliased(OddsTick), aliased(OddsTick)
+    mid_a = func.coalesce((tick_a.bid + tick_a.ask) / 2, tick_a.last)
+    mid_b = func.coalesce((tick_b.bid + tick_b.ask) / 2, tick_b.last)
+    aligned_b = case((MarketLink.relation == "complement", 1 - mid_b), else_=mid_b)
+    gap = (mid_a - aligned_b).label("gap")
+    stmt = (
+        select(MarketLink, market_a, tick_a, market_b, tick_b, gap)
+        .join(market_a, market_a.id == MarketLink.market_a_id)
+        .join(market_b, market_b.id == MarketLink.market_b_id)
+        .join(
+            tick_a,
+            and_(tick_a.market_id == market_a.id, tick_a.tick_ts == market_a.last_tick_at),
+        )
+        .join(
+            tick_b,
+            and_(tick_b.market_id == market_b.id, tick_b.tick_ts == market_b.last_tick_at),
+        )
+        .where(MarketLink.status.in_(statuses))
+        .where(market_a.status == "open", market_b.status == "open")
+        .where(mid_a.is_not(None), mid_b.is_not(None))
+        .order_by(func.abs(mid_a - aligned_b).desc(), MarketLink.id)
+        .limit(limit)
+    )
+    return [
+        LinkGap(
+            link=link,
+            a=MarketQuote(market=a, tick=ta),
+            b=MarketQuote(market=b, tick=tb),
+            gap=float(value),
+        )
+        for link, a, ta, b, tb, value in session.execute(stmt).tuples().all()
+        if value is not None
+    ]
 
 
 def page_candles(

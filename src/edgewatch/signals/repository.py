@@ -54,3 +54,16 @@ def list_signals(
         stmt = stmt.where(Signal.id < before_id)
     rows = session.execute(stmt.order_by(Signal.id.desc()).limit(limit)).all()
     return [SignalWithMarket(signal=signal, market=market) for signal, market in rows]
+
+
+def get_signal(session: Session, signal_id: int) -> SignalWithMarket | None:
+    """One signal with its market, or None."""
+    row = session.execute(
+        select(Signal, Market)
+        .join(Market, Market.id == Signal.market_id)
+        .where(Signal.id == signal_id)
+    ).first()
+    if row is None:
+        return None
+    signal, market = row
+    return SignalWithMarket(signal=signal, market=market)
