@@ -37,10 +37,10 @@ DISCLAIMERS = Disclaimers(
             id="not-financial-advice",
             title="Not financial advice",
             text=(
-                "Edgewatch shows market data, model output and trading signals for research and "
-                "information only. Nothing it shows is financial, investment, legal or tax advice, "
-                "or a recommendation to buy or sell any contract. Decide for yourself, and consult "
-                "a qualified adviser where appropriate."
+                "Edgewatch is not financial advice. It shows market data, model output and trading "
+                "signals for research and information only; nothing it shows is investment, legal "
+                "or tax advice, or a recommendation to buy or sell any contract. Decide for "
+                "yourself, and consult a qualified adviser where appropriate."
             ),
         ),
         Disclaimer(

@@ -414,6 +414,7 @@ def _ensure_database(url: URL) -> bool:
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
             ).scalar()
             if not exists:
+                # sql-reviewed: the operator's own URL names it; names cannot be parameters.
                 connection.execute(text(f'CREATE DATABASE "{url.database}"'))
             return bool(exists)
     except EdgewatchError:

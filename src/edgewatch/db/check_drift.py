@@ -27,6 +27,7 @@ def main(admin_url: str) -> None:
         make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
     )
     with admin.connect() as connection:
+        # sql-reviewed: a name generated above; database names cannot be bound parameters.
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
@@ -34,6 +35,7 @@ def main(admin_url: str) -> None:
         migrate.check(url)
     finally:
         with admin.connect() as connection:
+            # sql-reviewed: the name generated above.
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
     print("alembic check: no drift on SQLite or PostgreSQL")
