@@ -42,8 +42,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def primary_and_replica() -> Iterator[tuple[str, str, str]]:
-    """``(primary URL, replica URL, replica admin URL)`` of a fresh, migrated database."""
+def primary_and_replica() -> Iterator[tuple[str, str, str, ScratchCluster]]:
+    """``(primary URL, replica URL, replica admin URL, primary cluster)``, database migrated."""
     with throwaway_postgres() as primary:
         admin = create_engine(
             primary.admin_url.replace("postgresql://", "postgresql+psycopg://"),
@@ -62,6 +62,7 @@ def primary_and_replica() -> Iterator[tuple[str, str, str]]:
                 primary_url,
                 f"postgresql://postgres@127.0.0.1:{port}/edgewatch",
                 f"postgresql://postgres@127.0.0.1:{port}/postgres",
+                primary,
             )
         finally:
             stop_cluster(replica_dir)
@@ -92,9 +93,9 @@ def _eventually(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 def test_read_routes_read_the_replica_and_writes_go_to_the_primary(
-    primary_and_replica: tuple[str, str, str], tmp_path: Path
+    primary_and_replica: tuple[str, str, str, ScratchCluster], tmp_path: Path
 ) -> None:
-    primary_url, replica_url, replica_admin_url = primary_and_replica
+    primary_url, replica_url, replica_admin_url, _ = primary_and_replica
     settings = Settings(
         environment="test",
         data_dir=tmp_path,
@@ -171,21 +172,23 @@ def test_without_a_read_url_reads_use_the_primary(db_url: str, tmp_path: Path) -
     engine.dispose()
 
 
-def test_the_production_postgresql_conf_is_accepted(tmp_path: Path) -> None:
+def test_the_production_postgresql_conf_is_accepted(
+    primary_and_replica: tuple[str, str, str, ScratchCluster],
+) -> None:
     """deploy/postgres/postgresql.conf parses, and sets what replicas and PITR depend on."""
     source = Path(__file__).parents[2] / "deploy" / "postgres" / "postgresql.conf"
-    with throwaway_postgres() as cluster:
-        config = cluster.root / "production.conf"
-        config.write_text(source.read_text())
+    cluster = primary_and_replica[3]
+    config = cluster.root / "production.conf"
+    config.write_text(source.read_text())
 
-        def value(name: str) -> str:
-            result = cluster.run(
-                "postgres", "-D", str(cluster.data_dir), f"--config-file={config}", "-C", name
-            )
-            return result.stdout.strip()
+    def value(name: str) -> str:
+        result = cluster.run(
+            "postgres", "-D", str(cluster.data_dir), f"--config-file={config}", "-C", name
+        )
+        return result.stdout.strip()
 
-        assert value("wal_level") == "replica"
-        assert value("archive_mode") == "on"
-        assert value("hot_standby") == "on"
-        assert value("max_wal_senders") == "10"
-        assert value("autovacuum_vacuum_insert_threshold") == "100000"
+    assert value("wal_level") == "replica"
+    assert value("archive_mode") == "on"
+    assert value("hot_standby") == "on"
+    assert value("max_wal_senders") == "10"
+    assert value("autovacuum_vacuum_insert_threshold") == "100000"
