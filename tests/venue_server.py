@@ -87,5 +87,10 @@ class ScriptedServer:
     def script(self, path: str, *answers: Answer) -> None:
         self.scripts[path].extend(answers)
 
+    def rescript(self, path: str, *answers: Answer) -> None:
+        """Replace what ``path`` answers from now on (the venue changed its behaviour)."""
+        with self._lock:
+            self.scripts[path] = deque(answers)
+
     def requests_to(self, path: str) -> list[Seen]:
         return [seen for seen in self.seen if seen.path == path]

@@ -14,6 +14,8 @@ rule keeps the Prometheus alert's name and runbook, so an operator sees the same
 - ``EdgewatchDatabasePoolExhausted``: every connection of this process's pool is checked out.
 - ``EdgewatchDatabaseConnectionsNearLimit``: PostgreSQL has over 80 % of ``max_connections``
   in use (``pg_stat_activity``).
+- ``EdgewatchVenueDown``: a venue's circuit breaker in this process is open (its API failed
+  repeatedly); it resolves when a trial call succeeds and the circuit closes.
 - ``EdgewatchDatabaseUnreachableFromApp``: the evaluator cannot connect to the database
   (raised by ``alerts.tasks``, since no rule can query a database that is down).
 
@@ -42,6 +44,7 @@ from edgewatch.config import Settings
 from edgewatch.markets.repository import newest_tick_by_venue
 from edgewatch.models import PipelineRun
 from edgewatch.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from edgewatch.venues.resilience import circuit_states
 
 Severity = Literal["critical", "warning", "info"]
 
@@ -221,6 +224,23 @@ def server_connections(context: RuleContext) -> list[FiringAlert]:
     ]
 
 
+def venue_down(context: RuleContext) -> list[FiringAlert]:
+    return [
+        FiringAlert(
+            rule="EdgewatchVenueDown",
+            severity="warning",
+            labels={"venue": venue},
+            value=1.0,
+            summary=f"{venue} API is failing: its circuit breaker is {state.replace('_', '-')}",
+            description=f"Calls to {venue} failed repeatedly, so Edgewatch stopped calling it and "
+            "retries with one trial call at a time. Ingest from this venue is paused.",
+            runbook=f"{RUNBOOKS}/venue-down.md",
+        )
+        for venue, state in sorted(circuit_states().items())
+        if state != "closed"
+    ]
+
+
 def database_unreachable(error: str) -> FiringAlert:
     return FiringAlert(
         rule="EdgewatchDatabaseUnreachableFromApp",
@@ -239,6 +259,7 @@ RULES: tuple[Rule, ...] = (
     api_latency,
     pool_exhausted,
     server_connections,
+    venue_down,
 )
 
 #: Names of the condition rules (for documentation and ``alerts list``).
@@ -249,6 +270,7 @@ RULE_NAMES = (
     "EdgewatchApiHighLatency",
     "EdgewatchDatabasePoolExhausted",
     "EdgewatchDatabaseConnectionsNearLimit",
+    "EdgewatchVenueDown",
     "EdgewatchDatabaseUnreachableFromApp",
 )
 

@@ -10,18 +10,22 @@
 - ``edgewatch_data_age_seconds{venue}`` — age of the newest tick per venue (set by readiness).
 - ``edgewatch_high_confidence_signals_total{strategy}`` — signals over the alert threshold.
 - ``edgewatch_readiness_status{check}`` — 1 when a readiness check passes or warns, 0 if it fails.
-- ``edgewatch_logins_total{method}`` — successful sign-ins (``password``, ``sso:<provider>``).
-- ``edgewatch_auth_failures_total{reason}`` — refused credentials and sign-ins, by reason.
-- ``edgewatch_rate_limited_total{route}`` — requests refused by the rate limiter (429).
-- ``edgewatch_cache_requests_total{cache,result}`` — response-cache lookups (``hit``/``miss``).
-- ``edgewatch_redis_errors_total{component}`` — Redis failures the API failed open on.
-- ``edgewatch_queue_depth{queue}`` — Celery tasks waiting in Redis, per queue.
-- ``edgewatch_task_retries_total{task}`` — Celery tasks retried after a temporary error.
+- ``edgewatch_data_quality_issues{venue,kind}`` — data-quality findings over the last 24 hours.
+- ``edgewatch_venue_request_duration_seconds{venue,endpoint}`` — venue API call latency.
+- ``edgewatch_venue_request_errors_total{venue,reason}`` — failed venue API calls by reason.
+- ``edgewatch_venue_circuit_open{venue}`` — 1 while a venue's circuit breaker is open or half-open.
 - ``edgewatch_db_query_duration_seconds{operation}`` — statement latency seen by the application.
 - ``edgewatch_db_slow_queries_total`` — statements that took over a second.
 - ``edgewatch_db_errors_total{kind}`` — database errors (``connection`` lost/refused, ``statement``).
 - ``edgewatch_db_pool_connections{database,state}`` and ``edgewatch_table_size_bytes{database,table}``
   — read at scrape time by the collector in ``db/instrumentation.py``.
+- ``edgewatch_queue_depth{queue}`` — Celery tasks waiting in Redis, per queue.
+- ``edgewatch_task_retries_total{task}`` — Celery tasks retried after a temporary error.
+- ``edgewatch_rate_limited_total{route}`` — requests refused by the rate limiter (429).
+- ``edgewatch_cache_requests_total{cache,result}`` — response-cache lookups (``hit``/``miss``).
+- ``edgewatch_redis_errors_total{component}`` — Redis failures the API failed open on.
+- ``edgewatch_logins_total{method}`` — successful sign-ins (``password``, ``sso:<provider>``).
+- ``edgewatch_auth_failures_total{reason}`` — refused credentials and sign-ins, by reason.
 - ``edgewatch_feature_computation_seconds{group}`` — time to compute features for signals.
 - ``edgewatch_alert_notifications_total{channel,status}`` — alert notifications sent or failed.
 - ``edgewatch_paper_orders_total{source,status}`` — paper orders placed and how they ended.
@@ -117,6 +121,36 @@ ALERT_NOTIFICATIONS = Counter(
     ["channel", "status"],
     registry=REGISTRY,
 )
+RATE_LIMITED = Counter(
+    "edgewatch_rate_limited_total",
+    "Requests refused by the rate limiter (429), by route template.",
+    ["route"],
+    registry=REGISTRY,
+)
+CACHE_REQUESTS = Counter(
+    "edgewatch_cache_requests_total",
+    "Response-cache lookups by cached route group and result (hit or miss).",
+    ["cache", "result"],
+    registry=REGISTRY,
+)
+REDIS_ERRORS = Counter(
+    "edgewatch_redis_errors_total",
+    "Redis failures the API carried on through (rate limits or cache skipped), by component.",
+    ["component"],
+    registry=REGISTRY,
+)
+QUEUE_DEPTH = Gauge(
+    "edgewatch_queue_depth",
+    "Celery tasks waiting in Redis, per queue (set on each read of the queue).",
+    ["queue"],
+    registry=REGISTRY,
+)
+TASK_RETRIES = Counter(
+    "edgewatch_task_retries_total",
+    "Celery tasks retried after a temporary error, by task.",
+    ["task"],
+    registry=REGISTRY,
+)
 DB_QUERY_DURATION = Histogram(
     "edgewatch_db_query_duration_seconds",
     "Database statement latency seen by the application, by operation (select, insert, …).",
@@ -158,33 +192,28 @@ PAPER_EQUITY = Gauge(
     ["account"],
     registry=REGISTRY,
 )
-QUEUE_DEPTH = Gauge(
-    "edgewatch_queue_depth",
-    "Celery tasks waiting in Redis, per queue (set on each read of the queue).",
-    ["queue"],
+VENUE_REQUEST_DURATION = Histogram(
+    "edgewatch_venue_request_duration_seconds",
+    "Venue API call latency (each attempt), by venue and endpoint template.",
+    ["venue", "endpoint"],
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=REGISTRY,
 )
-TASK_RETRIES = Counter(
-    "edgewatch_task_retries_total",
-    "Celery tasks retried after a temporary error, by task.",
-    ["task"],
+VENUE_REQUEST_ERRORS = Counter(
+    "edgewatch_venue_request_errors_total",
+    "Failed venue API calls by reason (timeout, transport, http_429, http_5xx, circuit_open).",
+    ["venue", "reason"],
     registry=REGISTRY,
 )
-RATE_LIMITED = Counter(
-    "edgewatch_rate_limited_total",
-    "Requests refused by the rate limiter (429), by route template.",
-    ["route"],
+VENUE_CIRCUIT_OPEN = Gauge(
+    "edgewatch_venue_circuit_open",
+    "1 while a venue's circuit breaker is open or half-open (calls refused), else 0.",
+    ["venue"],
     registry=REGISTRY,
 )
-CACHE_REQUESTS = Counter(
-    "edgewatch_cache_requests_total",
-    "Response-cache lookups by cached route group and result (hit or miss).",
-    ["cache", "result"],
-    registry=REGISTRY,
-)
-REDIS_ERRORS = Counter(
-    "edgewatch_redis_errors_total",
-    "Redis failures the API carried on through (rate limits or cache skipped), by component.",
-    ["component"],
+DATA_QUALITY_ISSUES = Gauge(
+    "edgewatch_data_quality_issues",
+    "Data-quality findings whose episode ended in the last 24 hours, by venue and kind.",
+    ["venue", "kind"],
     registry=REGISTRY,
 )

@@ -23,6 +23,7 @@ resubscribe everything, keepalive pings, and a watchdog that treats silence as a
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 import weakref
@@ -38,6 +39,11 @@ from websockets.sync.client import ClientConnection, connect
 
 from edgewatch.clock import utcnow
 from edgewatch.errors import ConfigError, InvalidInput, InvalidPayload, NotFound, VenueUnavailable
+from edgewatch.observability.metrics import (
+    VENUE_CIRCUIT_OPEN,
+    VENUE_REQUEST_DURATION,
+    VENUE_REQUEST_ERRORS,
+)
 
 CircuitState = Literal["closed", "open", "half_open"]
 Clock = Callable[[], float]
@@ -45,6 +51,7 @@ Sleep = Callable[[float], None]
 
 _BREAKERS: weakref.WeakValueDictionary[str, CircuitBreaker] = weakref.WeakValueDictionary()
 _BREAKERS_LOCK = threading.Lock()
+_STATIC_SEGMENT = re.compile(r"[a-z_\-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +180,7 @@ class CircuitBreaker:
             self._state = "closed"
             self._failures = 0
             self._trial_in_flight = False
+        VENUE_CIRCUIT_OPEN.labels(venue=self.name).set(0)
 
     def record_failure(self) -> None:
         with self._lock:
@@ -181,6 +189,9 @@ class CircuitBreaker:
             if self._state == "half_open" or self._failures >= self.failure_threshold:
                 self._state = "open"
                 self._opened_at = self._clock()
+            opened = self._state == "open"
+        if opened:
+            VENUE_CIRCUIT_OPEN.labels(venue=self.name).set(1)
 
 
 def circuit_states() -> dict[str, CircuitState]:
@@ -188,6 +199,28 @@ def circuit_states() -> dict[str, CircuitState]:
     with _BREAKERS_LOCK:
         breakers = list(_BREAKERS.values())
     return {breaker.name: breaker.state for breaker in breakers}
+
+
+def endpoint_template(path: str) -> str:
+    """``/markets/KXMARS-99/orderbook`` → ``/markets/{id}/orderbook``: a bounded metric label.
+
+    Venue paths mix fixed lowercase words with identifiers (tickers, token ids, hex condition
+    ids), and identifiers always carry a digit or a capital letter.
+    """
+    parts = [part if _STATIC_SEGMENT.fullmatch(part) else "{id}" for part in path.split("/")]
+    return "/".join(parts)
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+
+
+def _status_reason(status: int) -> str | None:
+    if status == 429:
+        return "http_429"
+    if status >= 500:
+        return "http_5xx"
+    return f"http_{status}" if status >= 400 else None
 
 
 def _is_retryable_status(status: int) -> bool:
@@ -219,17 +252,25 @@ class ResilientHttp:
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         """The decoded JSON body of ``GET path``; see the module docstring for the errors."""
         last_problem = "no attempt made"
+        endpoint = endpoint_template(path)
         for attempt in range(1, self.policy.max_attempts + 1):
-            self.breaker.before_call()
+            try:
+                self.breaker.before_call()
+            except VenueUnavailable:
+                VENUE_REQUEST_ERRORS.labels(venue=self.venue, reason="circuit_open").inc()
+                raise
             self.limiter.acquire()
+            started = time.perf_counter()
             try:
                 response = self.client.get(path, params=dict(params or {}))
             except httpx.TransportError as exc:
+                self._observe(endpoint, started, _transport_reason(exc))
                 self.breaker.record_failure()
                 last_problem = f"{type(exc).__name__}: {exc}"
                 delay = self.policy.backoff(attempt, rng=self._rng)
             else:
                 status = response.status_code
+                self._observe(endpoint, started, _status_reason(status))
                 if _is_retryable_status(status):
                     if status >= 500:
                         self.breaker.record_failure()
@@ -254,6 +295,12 @@ class ResilientHttp:
         raise VenueUnavailable(
             f"{self.venue}: GET {path} failed after {attempt} attempt(s): {last_problem}"
         )
+
+    def _observe(self, endpoint: str, started: float, error: str | None) -> None:
+        elapsed = time.perf_counter() - started
+        VENUE_REQUEST_DURATION.labels(venue=self.venue, endpoint=endpoint).observe(elapsed)
+        if error is not None:
+            VENUE_REQUEST_ERRORS.labels(venue=self.venue, reason=error).inc()
 
     def _body(self, response: httpx.Response, path: str) -> Any:
         status = response.status_code
