@@ -25,9 +25,10 @@ from edgewatch.backtest.cli import app as backtest_app
 from edgewatch.config import Settings, load_settings
 from edgewatch.db import migrate
 from edgewatch.db.backup_cli import backup_command, backups_command, restore_command
+from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import DatabaseUnavailable, EdgewatchError
+from edgewatch.errors import EdgewatchError
 from edgewatch.forecasting.cli import app as models_app
 from edgewatch.jobs.cli import scheduler_command, worker_command
 from edgewatch.markets.cli import app as links_app
@@ -81,19 +82,7 @@ console = Console()
 
 def _check_database(settings: Settings) -> None:
     """Connect and migrate before serving, so a bad database fails in one clear line."""
-    url = settings.resolved_database_url
-    engine = create_db_engine(url, pool_size=1)
-    try:
-        with engine.connect():
-            pass
-        migrate.upgrade(url)
-    except Exception as exc:
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DatabaseUnavailable(
-            f"cannot use the database at {engine.url.render_as_string()}: {reason}"
-        ) from exc
-    finally:
-        engine.dispose()
+    open_migrated_engine(settings.resolved_database_url, pool_size=1).dispose()
 
 
 def _serve(settings: Settings) -> None:

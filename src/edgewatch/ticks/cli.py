@@ -25,10 +25,9 @@ from sqlalchemy import Engine
 
 from edgewatch.clock import parse_timestamp
 from edgewatch.config import load_settings
-from edgewatch.db import migrate
-from edgewatch.db.engine import create_db_engine
+from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import DatabaseUnavailable, EdgewatchError
+from edgewatch.errors import EdgewatchError
 from edgewatch.ticks.dataset import DEFAULT_BATCH_ROWS, open_dataset
 from edgewatch.ticks.exporter import export_dataset
 from edgewatch.ticks.importer import import_dataset
@@ -51,19 +50,7 @@ def _fail(message: str) -> NoReturn:
 
 def _engine() -> Engine:
     """The configured database, migrated; a bad one is one clear line."""
-    url = load_settings().resolved_database_url
-    engine = create_db_engine(url, pool_size=1)
-    try:
-        with engine.connect():
-            pass
-        migrate.upgrade(url)
-    except Exception as exc:
-        engine.dispose()
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise DatabaseUnavailable(
-            f"cannot use the database at {engine.url.render_as_string()}: {reason}"
-        ) from exc
-    return engine
+    return open_migrated_engine(load_settings().resolved_database_url, pool_size=1)
 
 
 def _time(value: str | None, option: str) -> datetime | None:
