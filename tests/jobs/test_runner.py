@@ -72,7 +72,8 @@ def test_a_pipeline_never_runs_twice_at_once(settings: Settings, engine: Engine)
 
 def test_ingest_then_signals_through_the_pipeline_table(settings: Settings, engine: Engine) -> None:
     pipelines = available_pipelines(settings)
-    assert list(pipelines) == ["ingest-sim", "match-markets", "generate-signals"]
+    core = ["ingest-sim", "match-markets", "generate-signals"]
+    assert [name for name in pipelines if name in core] == core  # others register more
     ingest = run_pipeline(
         "ingest-sim", pipelines["ingest-sim"].step, settings=settings, engine=engine, now=NOW
     )
