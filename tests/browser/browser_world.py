@@ -2,7 +2,8 @@
 
 ``seed_world`` runs the real pipelines (simulator ingest, then signal generation) through
 ``jobs.runner.run_pipeline``, creates one user per role, proposes one link for review (the
-simulator's own links arrive confirmed), and stores one finished backtest to compare against.
+simulator's own links arrive confirmed), stores one finished backtest to compare against, and
+opens a paper account for the analyst.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import aliased
 
 from edgewatch.accounts import users
 from edgewatch.backtest import service
@@ -23,9 +23,10 @@ from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.jobs.pipelines import available_pipelines
 from edgewatch.jobs.runner import run_pipeline
 from edgewatch.models import Market, MarketLink
+from edgewatch.paper import service as paper_service
 
 BACKTEST_STRATEGY = "cross_venue_arbitrage"
-BACKTEST_WINDOW = timedelta(minutes=30)
+BACKTEST_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -43,27 +44,29 @@ class World:
     backtest_run_id: int
     #: A short window at the end of the stored ticks, so a backtest over it takes seconds.
     window: tuple[datetime, datetime]
+    #: The analyst's paper account.
+    paper_account_id: int
 
 
 def _propose_link(engine: Engine) -> int:
-    """Propose a link between two open markets on different venues that have none yet."""
+    """Propose a link between two open markets on different venues not yet linked together."""
     factory = make_session_factory(engine)
     with session_scope(factory) as session:
         linked = {
-            market_id
+            frozenset(pair)
             for pair in session.execute(select(MarketLink.market_a_id, MarketLink.market_b_id))
-            for market_id in pair
         }
-        other = aliased(Market)
-        a, b = session.execute(
-            select(Market, other)
-            .join(other, other.venue > Market.venue)
-            .where(Market.status == "open", other.status == "open")
-            .where(Market.id.not_in(linked), other.id.not_in(linked))
-            .where(Market.last_tick_at.is_not(None), other.last_tick_at.is_not(None))
-            .order_by(Market.id, other.id)
-            .limit(1)
-        ).one()
+        markets = session.scalars(
+            select(Market)
+            .where(Market.status == "open", Market.last_tick_at.is_not(None))
+            .order_by(Market.id)
+        ).all()
+        a, b = next(
+            (a, b)
+            for a in markets
+            for b in markets
+            if a.venue < b.venue and frozenset((a.id, b.id)) not in linked
+        )
         link = MarketLink(
             market_a_id=a.id,
             market_b_id=b.id,
@@ -106,8 +109,8 @@ def seed_world(settings: Settings, engine: Engine) -> World:
         for role in ("admin", "analyst", "viewer")
     }
     with session_scope(make_session_factory(engine)) as session:
-        for role, account in accounts.items():
-            users.create(
+        created = {
+            role: users.create(
                 session,
                 email=account.email,
                 role=role,
@@ -115,10 +118,21 @@ def seed_world(settings: Settings, engine: Engine) -> World:
                 password=account.password,
                 now=utcnow(),
             )
+            for role, account in accounts.items()
+        }
+        paper = paper_service.create_account(
+            session,
+            paper_service.AccountSettings(name="Analyst's arbitrage book"),
+            owner_id=created["analyst"].id,
+            actor="browser-tests",
+            now=utcnow(),
+        )
+        paper_account_id = paper.id
     window = _window(engine)
     return World(
         users=accounts,
         proposed_link_id=_propose_link(engine),
         backtest_run_id=_finished_backtest(engine, window),
         window=window,
+        paper_account_id=paper_account_id,
     )

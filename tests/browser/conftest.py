@@ -89,8 +89,8 @@ def live_server(
         data_dir=tmp_path_factory.mktemp("browser-data"),
         database_url=database_url,
         secret_key="browser-test-secret-key-not-a-placeholder",  # type: ignore[arg-type]
-        sim_events=24,
-        ingest_backfill_minutes=90,
+        sim_events=16,
+        ingest_backfill_minutes=60,
         # The demo's setting: anyone may read, signing in unlocks what each role may do.
         public_read=True,
         cookie_secure=False,

@@ -27,6 +27,7 @@ from edgewatch.models import (
     Signal,
     User,
 )
+from edgewatch.models.paper import PaperAccount
 
 
 def _count(live_server: LiveServer, statement: object) -> int:
@@ -275,3 +276,45 @@ def test_expired_session_sends_the_page_to_sign_in_and_back(
     # The next poll of the live feed finds the session gone and sends the whole page to sign in.
     page.wait_for_url(re.compile(r"/auth/login\?next=%2Fsignals"), timeout=20_000)
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_analyst_trips_and_resets_the_paper_kill_switch(
+    page: Page, live_server: LiveServer, sign_in: SignIn
+) -> None:
+    sign_in(page, "analyst")
+    account_id = live_server.world.paper_account_id
+    expect(page.locator("#overview-live").get_by_text("Paper P&L today")).to_be_visible()
+    page.get_by_role("link", name="Paper", exact=True).click()
+    page.get_by_role("link", name="Analyst's arbitrage book").click()
+    expect(page).to_have_url(re.compile(f"/paper/{account_id}$"))
+    state = page.locator("#kill-switch-state")
+    expect(state).to_have_text("off")
+
+    page.get_by_role("button", name="Trip kill switch").click()
+
+    expect(state).to_have_text("on")
+    expect(page.get_by_text(re.compile("Trading is stopped: turned on by"))).to_be_visible()
+    with live_server.session_factory() as session:
+        assert session.get_one(PaperAccount, account_id).kill_switch is True
+    screenshot(page, "paper")
+
+    page.get_by_role("button", name="Reset kill switch").click()
+
+    expect(state).to_have_text("off")
+    with live_server.session_factory() as session:
+        assert session.get_one(PaperAccount, account_id).kill_switch is False
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.subject_type == "paper_account")
+        ).all()
+    assert len([a for a in actions if "kill" in a]) == 2, actions
+
+
+def test_paper_accounts_are_private_to_their_owner(
+    page: Page, live_server: LiveServer, sign_in: SignIn, console: ConsoleWatch
+) -> None:
+    sign_in(page, "viewer")
+    page.goto("/paper")
+    expect(page.get_by_text("Analyst's arbitrage book")).to_have_count(0)
+    console.expected.append("status of 404")
+    page.goto(f"/paper/{live_server.world.paper_account_id}")
+    expect(page.get_by_role("heading", name="Not found")).to_be_visible()

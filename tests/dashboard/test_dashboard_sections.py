@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from dashboard_seed import seed
@@ -12,7 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from edgewatch.clock import utcnow
 from edgewatch.models import AuditEntry, BacktestRun, Market, MarketLink, PipelineRun
+from edgewatch.models.paper import PaperAccount
+from edgewatch.paper import service as paper_service
 
 ClientAs = Callable[[str | None], TestClient]
 
@@ -164,3 +168,37 @@ def test_admin_runs_a_pipeline_and_sees_quarantine_and_models(
     assert client.post("/admin/pipelines/nonsense/run").status_code == 404
     assert "Nothing quarantined" in client.get("/admin/quarantine").text
     assert "No model has been trained yet" in client.get("/admin/models").text
+
+
+def test_paper_page_shows_the_account_and_the_kill_switch_needs_paper_trade(
+    client: TestClient, client_as: ClientAs, session: Session
+) -> None:
+    account = paper_service.create_account(
+        session,
+        paper_service.AccountSettings(name="Desk A", starting_balance=Decimal(2500)),
+        owner_id=None,
+        actor="test",
+        now=utcnow(),
+    )
+    session.commit()
+
+    listing = client.get("/paper").text
+    assert "Desk A" in listing and "$2,500.00" in listing
+    assert "Trip kill switch" in client.get(f"/paper/{account.id}").text
+    # A viewer sees neither someone else's account nor the switch.
+    assert client_as("viewer").get(f"/paper/{account.id}").status_code == 404
+    refused = client_as("viewer").post(f"/paper/{account.id}/kill-switch", data={"enabled": "on"})
+    assert refused.status_code == 403
+
+    tripped = client.post(
+        f"/paper/{account.id}/kill-switch", data={"enabled": "on"}, follow_redirects=False
+    )
+
+    assert tripped.status_code == 303
+    session.expire_all()
+    assert session.get_one(PaperAccount, account.id).kill_switch is True
+    assert "Reset kill switch" in client.get(f"/paper/{account.id}").text
+    assert (
+        client.post(f"/paper/{account.id}/kill-switch", data={"enabled": "maybe"}).status_code
+        == 422
+    )

@@ -87,6 +87,9 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/admin/pipelines/{name}/run"):                "pipelines:run",
     ("GET", "/admin/quarantine"):                           "admin",
     ("GET", "/admin/models"):                               "admin",
+    ("GET", "/paper"):                                      "read",
+    ("GET", "/paper/{account_id}"):                         "read",
+    ("POST", "/paper/{account_id}/kill-switch"):            "paper:trade",
     # Markets, ticks and links
     ("GET", "/api/v1/markets"):                             "read",
     ("GET", "/api/v1/markets/{market_id}"):                 "read",

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from edgewatch.dashboard.pages import admin, backtests, guide, links, markets, overview, signals
+from edgewatch.dashboard.pages import (
+    admin,
+    backtests,
+    guide,
+    links,
+    markets,
+    overview,
+    paper,
+    signals,
+)
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
-for page in (overview, markets, links, signals, backtests, admin, guide):
+for page in (overview, markets, links, signals, backtests, paper, admin, guide):
     router.include_router(page.router)

@@ -88,9 +88,9 @@ def utc(value: datetime | None) -> str:
 
 def status_class(status: str | None) -> str:
     """The badge colour of a run or check status."""
-    if status in ("ok", "succeeded", "confirmed", "resolved", "open", "fresh"):
+    if status in ("ok", "succeeded", "confirmed", "resolved", "open", "fresh", "filled", "off"):
         return "ok"
-    if status in ("fail", "failed", "rejected", "stale", "corrupt", "void"):
+    if status in ("fail", "failed", "rejected", "stale", "corrupt", "void", "on", "stopped"):
         return "fail"
     return "warn"
 

@@ -20,7 +20,9 @@ from fastapi import Request
 from edgewatch.accounts.sessions import SESSION_COOKIE
 from edgewatch.errors import PermissionDenied
 
-Scope = Literal["read", "account", "backtests:run", "links:review", "pipelines:run", "admin"]
+Scope = Literal[
+    "read", "account", "backtests:run", "paper:trade", "links:review", "pipelines:run", "admin"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class Viewer:
     accounts: bool = True
     #: The browser still sends a session cookie that no longer signs anyone in (expired, revoked).
     session_expired: bool = False
+    #: The signed-in user's id, for what they own (paper accounts, API keys).
+    user_id: int | None = None
 
     def may(self, scope: Scope) -> bool:
         return scope in self.scopes
@@ -50,7 +54,15 @@ LOCAL_OPERATOR = Viewer(
     actor="dashboard:local",
     role="admin",
     scopes=frozenset(
-        {"read", "account", "backtests:run", "links:review", "pipelines:run", "admin"}
+        {
+            "read",
+            "account",
+            "backtests:run",
+            "paper:trade",
+            "links:review",
+            "pipelines:run",
+            "admin",
+        }
     ),
     signed_in=False,
     accounts=False,
@@ -69,6 +81,7 @@ def viewer_of(request: Request) -> Viewer:
         signed_in=signed_in,
         csrf_token=principal.csrf_token,
         session_expired=not signed_in and bool(request.cookies.get(SESSION_COOKIE)),
+        user_id=principal.user_id,
     )
 
 
@@ -86,6 +99,7 @@ NAVIGATION = (
     NavItem("Links", "/links", "links", "read"),
     NavItem("Signals", "/signals", "signals", "read"),
     NavItem("Backtests", "/backtests", "backtests", "read"),
+    NavItem("Paper", "/paper", "paper", "read"),
     NavItem("Admin", "/admin", "admin", "admin"),
     NavItem("Guide", "/guide", "guide", "read"),
 )

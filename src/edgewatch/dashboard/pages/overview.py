@@ -1,4 +1,4 @@
-"""``/``: the overview — what is broken, how fresh the data is, and what just happened.
+"""``/``: the overview — what is broken, how fresh the data is, what just happened, paper P&L.
 
 The live part (``/overview/live``) is what the page polls every few seconds; its data is cached
 for ``LIVE_TTL_SECONDS`` so many open dashboards cost one set of queries.
@@ -18,8 +18,10 @@ from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.health import Check, Readiness, readiness_of
 from edgewatch.clock import utcnow
 from edgewatch.dashboard.cache import LIVE_TTL_SECONDS, live_cache
+from edgewatch.dashboard.pages.paper import AccountLine, account_lines
 from edgewatch.dashboard.routing import DashboardRoute
 from edgewatch.dashboard.templating import render
+from edgewatch.dashboard.viewer import viewer_of
 from edgewatch.jobs.repository import latest_runs
 from edgewatch.markets.repository import LinkGap, newest_tick_by_venue, top_gaps
 from edgewatch.models import PipelineRun
@@ -31,6 +33,7 @@ router = APIRouter(route_class=DashboardRoute)
 SIGNALS_SHOWN = 10
 GAPS_SHOWN = 8
 ALERTS_SHOWN = 5
+PAPER_ACCOUNTS_SHOWN = 10
 #: Firing alerts read to say how many more there are beyond those shown.
 ALERTS_COUNTED = 100
 #: How often the overview polls for its live panels.
@@ -86,10 +89,24 @@ def _cached_overview(request: Request, session: SessionDep, settings: SettingsDe
     )
 
 
+def _paper(request: Request, session: SessionDep) -> list[AccountLine]:
+    """The viewer's own paper accounts (an admin's: every account): cached per user."""
+    viewer = viewer_of(request)
+    return live_cache(request).get_or_compute(
+        ("paper", viewer.user_id, viewer.role),
+        lambda: account_lines(session, viewer, limit=PAPER_ACCOUNTS_SHOWN),
+        ttl=LIVE_TTL_SECONDS,
+    )
+
+
 @router.get("/", summary="Dashboard: overview (HTML)", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     data = _cached_overview(request, session, settings)
-    return render(request, "overview.html", {"data": data, "poll_seconds": POLL_SECONDS})
+    return render(
+        request,
+        "overview.html",
+        {"data": data, "paper": _paper(request, session), "poll_seconds": POLL_SECONDS},
+    )
 
 
 @router.get(
@@ -99,4 +116,4 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep) -> Re
 )
 def overview_live(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     data = _cached_overview(request, session, settings)
-    return render(request, "overview_live.html", {"data": data})
+    return render(request, "overview_live.html", {"data": data, "paper": _paper(request, session)})
