@@ -17,10 +17,13 @@ from typing import Literal
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from edgewatch.api.redis_client import REDIS_TIMEOUT_SECONDS
 from edgewatch.clock import utcnow
 from edgewatch.config import Settings
 from edgewatch.db import migrate
@@ -195,6 +198,33 @@ def check_models(settings: Settings, *, required: Collection[str] = ()) -> Check
     return Check(name="models", status="ok", required=False, detail="; ".join(usable))
 
 
+def check_redis(settings: Settings) -> Check:
+    """Redis backs the shared rate limits, the response cache and the Celery queue.
+
+    Not required: the API fails open without it (limits fall back to this process, the cache is
+    skipped), so taking instances out of the balancer would make things worse, not better.
+    """
+    if not settings.redis_url:
+        detail = "not configured: rate limits and cache are in this process's memory"
+        return Check(name="redis", status="ok", required=False, detail=detail)
+    client = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+    )
+    try:
+        client.ping()
+    except RedisError as exc:
+        detail = (
+            f"unreachable ({type(exc).__name__}): rate limits are per process, the response "
+            "cache is bypassed, pipeline triggers cannot be queued"
+        )
+        return Check(name="redis", status="warn", required=False, detail=detail)
+    finally:
+        client.close()
+    return Check(name="redis", status="ok", required=False, detail="reachable")
+
+
 def readiness(
     *,
     engine: Engine,
@@ -222,6 +252,7 @@ def readiness(
         checks.append(Check(name="pipelines", status="warn", required=False, detail=skipped))
         checks.append(Check(name="data_freshness", status="fail", required=False, detail=skipped))
     checks.append(check_venues())
+    checks.append(check_redis(settings))
     required_models = [settings.signal_model] if settings.signal_model else []
     checks.append(check_models(settings, required=required_models))
     for check in checks:
