@@ -34,6 +34,7 @@ from edgewatch.jobs.cli import scheduler_command, worker_command
 from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
+from edgewatch.quality.cli import app as quality_app
 from edgewatch.retention.cli import app as retention_app
 from edgewatch.signals.scoring import signals_report
 from edgewatch.smoke.cli import smoke_command
@@ -68,6 +69,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(sim_app, name="sim")
 app.add_typer(archive_app, name="archive")
 app.add_typer(retention_app, name="retention")
+app.add_typer(quality_app, name="quality")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.command("fees")(fees_command)

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     ingest_interval_seconds: float = Field(default=10.0, gt=0, le=86_400)
     ingest_backfill_minutes: float = Field(default=60.0, ge=0, le=60 * 24 * 30)
     data_stale_after_hours: float = Field(default=6.0, gt=0)
+    # Data-quality checks (docs/data-quality.md). A gap is a pause between two ticks longer than
+    # ``quality_gap_factor`` times the market's usual spacing and than ``quality_min_gap_minutes``.
+    quality_gap_factor: float = Field(default=10.0, gt=1, le=10_000)
+    quality_min_gap_minutes: float = Field(default=5.0, gt=0, le=60 * 24 * 30)
+    #: The same bid, ask and last for longer than this while ticks keep arriving is a stale quote.
+    quality_stale_quote_minutes: float = Field(default=60.0, gt=0, le=60 * 24 * 30)
+    #: A move of the price (probability) larger than this between two ticks is a sudden jump.
+    quality_jump_threshold: float = Field(default=0.2, gt=0, le=1)
 
     kalshi_base_url: str = "https://api.elections.kalshi.com/trade-api/v2"
     kalshi_api_key_id: str | None = None

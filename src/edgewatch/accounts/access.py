@@ -106,6 +106,7 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/pipelines"):                           "read",
     ("POST", "/api/v1/pipelines/{name}/runs"):              "pipelines:run",
     ("GET", "/api/v1/quarantine"):                          "read",
+    ("GET", "/api/v1/data-quality"):                        "read",
     # Backtests
     ("POST", "/api/v1/backtests"):                          "backtests:run",
     ("GET", "/api/v1/backtests"):                           "read",

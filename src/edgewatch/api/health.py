@@ -31,6 +31,7 @@ from edgewatch.jobs.repository import latest_runs
 from edgewatch.markets.repository import newest_tick_by_venue
 from edgewatch.observability.logging import get_logger
 from edgewatch.observability.metrics import DATA_AGE, READINESS, REGISTRY
+from edgewatch.quality.service import recent_counts
 from edgewatch.venues.resilience import circuit_states
 
 DATABASE_CHECK_SECONDS = 3.0
@@ -158,6 +159,24 @@ def check_data_freshness(session: Session, *, settings: Settings, now: datetime)
     return Check(name="data_freshness", status="ok", required=False, detail="; ".join(parts))
 
 
+def check_data_quality(session: Session, *, now: datetime) -> Check:
+    """What the data-quality checks found in the last 24 hours, by venue and kind.
+
+    Warns on gaps and stale quotes, which mean data is missing or frozen; bad quotes and
+    duplicates were quarantined at the boundary and are listed but do not warn. Not required.
+    """
+    counts = recent_counts(session, now=now)
+    if not counts:
+        return Check(name="data_quality", status="ok", required=False, detail="no findings in 24 h")
+    detail = "last 24 h: " + ", ".join(
+        f"{venue} {kind} {count}" for (venue, kind), count in sorted(counts.items())
+    )
+    missing = any(kind in ("gap", "stale_quote") for _, kind in counts)
+    return Check(
+        name="data_quality", status="warn" if missing else "ok", required=False, detail=detail
+    )
+
+
 def check_venues() -> Check:
     """Venue circuit breakers: an open circuit means Edgewatch has stopped calling that venue."""
     states = circuit_states()
@@ -242,6 +261,7 @@ def readiness(
             with session_factory() as session:
                 checks.append(check_pipelines(session))
                 checks.append(check_data_freshness(session, settings=settings, now=utcnow()))
+                checks.append(check_data_quality(session, now=utcnow()))
         except SQLAlchemyError as exc:
             log.warning("readiness query failed", error=short_error(exc))
             checks.append(
@@ -284,7 +304,7 @@ def health() -> Liveness:
 
 @router.get(
     "/health/ready",
-    summary="Readiness: database, pipelines, data freshness, models",
+    summary="Readiness: database, pipelines, data freshness and quality, models",
     responses={503: {"model": Readiness, "description": "A required check failed."}},
 )
 def health_ready(request: Request, response: Response) -> Readiness:

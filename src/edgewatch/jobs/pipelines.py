@@ -15,6 +15,7 @@ from edgewatch.db.backup_tasks import backup_step
 from edgewatch.errors import InvalidInput
 from edgewatch.jobs.runner import PipelineFn
 from edgewatch.markets.links import match_markets_step
+from edgewatch.quality.tasks import data_quality_step
 from edgewatch.retention.tasks import retention_step
 from edgewatch.signals.tasks import generate_signals_step
 from edgewatch.ticks.ingest import ingest_pipeline
@@ -70,6 +71,13 @@ def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
             "backup",
             "back up the database with a checksum to EDGEWATCH_BACKUP_URL and prune old backups",
             backup_step,
+        )
+    )
+    specs.append(
+        PipelineSpec(
+            "data-quality",
+            "check new and quarantined ticks for gaps, stale or bad quotes, jumps, duplicates",
+            data_quality_step,
         )
     )
     return {spec.name: spec for spec in specs}

@@ -39,28 +39,34 @@ def ingest_window(
     links_added = upsert_links(session, result.links, source=venue.name, ids=ids)
     rejected: list[RejectedRecord] = list(result.rejected)
     rows: list[tuple[object, ...]] = []
+    # The first quote of a market at an instant is kept; a different one at the same instant is
+    # a duplicate timestamp (quarantined); an identical repeat is harmless and dropped.
+    seen: dict[tuple[int, datetime], tuple[object, ...]] = {}
     for tick in result.ticks:
         market_id = ids.get((tick.venue, tick.venue_market_id))
+        row = (
+            market_id,
+            tick.ts,
+            tick.bid,
+            tick.ask,
+            tick.last,
+            tick.volume,
+            tick.bid_size,
+            tick.ask_size,
+        )
         try:
             check_tick(tick)
             if market_id is None:
                 raise InvalidPayload("unknown_market", f"no market {tick.venue_market_id}")
+            first = seen.setdefault((market_id, tick.ts), row)
+            if first != row:
+                raise InvalidPayload("duplicate_timestamp", "another quote at the same time")
         except InvalidPayload as exc:
             rejected.append(RejectedRecord(tick.venue, "tick", exc.reason, _payload(tick)))
             RECORDS_REJECTED.labels(venue=tick.venue, reason=exc.reason).inc()
             continue
-        rows.append(
-            (
-                market_id,
-                tick.ts,
-                tick.bid,
-                tick.ask,
-                tick.last,
-                tick.volume,
-                tick.bid_size,
-                tick.ask_size,
-            )
-        )
+        if first is row:
+            rows.append(row)
     frame = pl.DataFrame(rows, schema=TICK_SCHEMA, orient="row")
     stored = store_ticks(session, frame)
     quarantine(session, rejected, pipeline_run_id=pipeline_run_id)
