@@ -14,6 +14,8 @@ import time
 
 from sqlalchemy import Engine
 
+from edgewatch.alerts.tasks import PIPELINE as ALERTS_PIPELINE
+from edgewatch.alerts.tasks import run_alerts_pipeline
 from edgewatch.config import Settings
 from edgewatch.db.session import make_session_factory
 from edgewatch.errors import PipelineBusy
@@ -77,6 +79,12 @@ class EmbeddedScheduler:
             if self._stop.is_set():
                 break
             try:
+                if name == ALERTS_PIPELINE:
+                    # Alerts must go out even when the database they are about is down.
+                    run_alerts_pipeline(
+                        settings=self.settings, engine=self.engine, session_factory=self._factory
+                    )
+                    continue
                 run_pipeline(
                     name,
                     self._pipelines[name].step,

@@ -33,6 +33,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from edgewatch.alerts.service import database_unreachable
+from edgewatch.alerts.tasks import PIPELINE as ALERTS_PIPELINE
+from edgewatch.clock import utcnow
 from edgewatch.config import Settings, get_settings
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
@@ -137,6 +140,9 @@ def _run(task: Task[Any, Any], pipeline: str, run_id: int | None) -> str:
         log.error("task_unknown_run", run_id=run_id, error=exc.message)
         return "unknown"
     except RETRYABLE as exc:
+        if pipeline == ALERTS_PIPELINE and isinstance(exc, DatabaseUnavailable | OperationalError):
+            # The alert about the database being down cannot wait for the database.
+            database_unreachable(rt.settings, str(exc).splitlines()[0][:300], now=utcnow())
         _retry(task, rt, pipeline, None, exc)
         return "failed"
     return run.status
