@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
-from edgewatch.api.params import IsoDateTime, id_query, text_filter, utc_param
+from edgewatch.api.params import id_query, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
 from edgewatch.quality import repository
 from edgewatch.quality.schemas import FindingKind, FindingOut
@@ -29,7 +29,7 @@ def list_findings(
     market_id: Annotated[int | None, id_query("Only findings in this market.")] = None,
     kind: Annotated[FindingKind | None, Query(description="Only this kind of problem.")] = None,
     since: Annotated[
-        IsoDateTime | None,
+        datetime | None,
         Query(description="Only findings whose episode ended at or after this (ISO 8601)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
