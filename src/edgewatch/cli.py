@@ -35,6 +35,7 @@ from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
 from edgewatch.quality.cli import app as quality_app
+from edgewatch.paper.cli import app as paper_app
 from edgewatch.retention.cli import app as retention_app
 from edgewatch.signals.scoring import signals_report
 from edgewatch.smoke.cli import smoke_command
@@ -65,6 +66,7 @@ app.add_typer(links_app, name="links")
 app.add_typer(models_app, name="models")
 app.add_typer(signals_app, name="signals")
 app.add_typer(backtest_app, name="backtest")
+app.add_typer(paper_app, name="paper")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(sim_app, name="sim")
 app.add_typer(archive_app, name="archive")

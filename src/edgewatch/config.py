@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     signal_model: str | None = None
     signal_model_margin: float = Field(default=0.02, gt=0, le=1)
 
+    # Paper trading (docs/paper-trading.md).
+    #: A manual paper order needs a quote of its market at most this old.
+    paper_max_quote_age_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    #: A manual paper order that meets no quote within this long expires.
+    paper_order_ttl_seconds: float = Field(default=300.0, gt=0, le=7 * 86_400)
+
     # Accounts and sign-in (docs/api.md, "Authentication").
     #: Unauthenticated requests act as a viewer (read-only public installs; ``edgewatch demo``).
     public_read: bool = False

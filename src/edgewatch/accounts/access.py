@@ -114,6 +114,17 @@ ROUTE_ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/backtests/{run_id}/trades"):           "read",
     ("GET", "/api/v1/backtests/{run_id}/equity"):           "read",
     ("POST", "/api/v1/backtests/{run_id}/cancel"):          "backtests:run",
+    # Paper trading (each user sees only their own accounts: paper/service.py)
+    ("GET", "/api/v1/paper/accounts"):                              "read",
+    ("POST", "/api/v1/paper/accounts"):                             "paper:trade",
+    ("GET", "/api/v1/paper/accounts/{account_id}"):                 "read",
+    ("GET", "/api/v1/paper/accounts/{account_id}/positions"):       "read",
+    ("GET", "/api/v1/paper/accounts/{account_id}/orders"):          "read",
+    ("POST", "/api/v1/paper/accounts/{account_id}/orders"):         "paper:trade",
+    ("GET", "/api/v1/paper/accounts/{account_id}/fills"):           "read",
+    ("GET", "/api/v1/paper/accounts/{account_id}/settlements"):     "read",
+    ("GET", "/api/v1/paper/accounts/{account_id}/equity"):          "read",
+    ("POST", "/api/v1/paper/accounts/{account_id}/kill-switch"):    "paper:trade",
 }
 # fmt: on
 

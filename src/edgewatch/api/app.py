@@ -37,6 +37,7 @@ from edgewatch.jobs.router import router as jobs_router
 from edgewatch.markets.links_router import router as links_router
 from edgewatch.markets.router import router as markets_router
 from edgewatch.observability.logging import configure_logging, get_logger
+from edgewatch.paper.router import router as paper_router
 from edgewatch.quality.router import router as quality_router
 from edgewatch.signals.router import router as signals_router
 from edgewatch.signals.scoring_router import router as scoring_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(links_router)
     app.include_router(scoring_router)
     app.include_router(backtests_router)
+    app.include_router(paper_router)
     app.include_router(quality_router)
     app.include_router(dashboard_router)
     install_accounts(app)

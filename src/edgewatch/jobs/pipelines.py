@@ -15,6 +15,7 @@ from edgewatch.db.backup_tasks import backup_step
 from edgewatch.errors import InvalidInput
 from edgewatch.jobs.runner import PipelineFn
 from edgewatch.markets.links import match_markets_step
+from edgewatch.paper.tasks import paper_trade_step
 from edgewatch.quality.tasks import data_quality_step
 from edgewatch.retention.tasks import retention_step
 from edgewatch.signals.tasks import generate_signals_step
@@ -50,6 +51,13 @@ def available_pipelines(settings: Settings) -> dict[str, PipelineSpec]:
             "generate-signals",
             "run the live strategies over new ticks and store their signals",
             generate_signals_step,
+        )
+    )
+    specs.append(
+        PipelineSpec(
+            "paper-trade",
+            "trade new signals in paper accounts, fill orders on new quotes, settle resolutions",
+            paper_trade_step,
         )
     )
     specs.append(

@@ -9,10 +9,10 @@ touching this table.
 ===================  =============================  ==========================================
 pipeline             every                          then
 ===================  =============================  ==========================================
-ingest-<source>      EDGEWATCH_INGEST_INTERVAL_...  generate-signals (new ticks → signals)
+ingest-<source>      EDGEWATCH_INGEST_INTERVAL_...  generate-signals (new ticks → signals),
+                                                   paper-trade (signals → paper orders, fills)
 match-markets        1 hour (and at start)          —
 evaluate-alerts      1 minute (and at start)        —
-settle-paper         5 minutes (and at start)       —
 data-quality         1 hour (and at start)          —
 retention            1 day                          —
 backup               1 day                          —
@@ -41,6 +41,8 @@ MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 WEEK = timedelta(weeks=1)
+#: New ticks become signals, then paper orders and fills.
+AFTER_INGEST = ("generate-signals", "paper-trade")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +59,13 @@ def schedule_table(settings: Settings) -> tuple[ScheduleEntry, ...]:
     """Every scheduled pipeline, registered or not, in the order a cycle runs them."""
     ingest_every = timedelta(seconds=settings.ingest_interval_seconds)
     ingest = tuple(
-        ScheduleEntry(f"ingest-{source}", ingest_every, then=("generate-signals",), at_start=True)
+        ScheduleEntry(f"ingest-{source}", ingest_every, then=AFTER_INGEST, at_start=True)
         for source in settings.sources
     )
     return (
         *ingest,
         ScheduleEntry("match-markets", HOUR, at_start=True),
         ScheduleEntry("evaluate-alerts", MINUTE, at_start=True),
-        ScheduleEntry("settle-paper", 5 * MINUTE, at_start=True),
         ScheduleEntry("data-quality", HOUR, at_start=True),
         ScheduleEntry("retention", DAY),
         ScheduleEntry("backup", DAY),

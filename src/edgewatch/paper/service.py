@@ -65,18 +65,28 @@ SIGNALS_PER_STEP = 1_000
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is looking: ``user_id`` None is the system (CLI, pipeline), which sees every account."""
+    """Who is looking: a user (``user_id``), an admin, or the system (CLI, pipeline).
+
+    Admins and the system see every account; a user sees their own; an anonymous caller (no
+    ``user_id``, not the system) sees none.
+    """
 
     user_id: int | None
     admin: bool = False
+    system: bool = False
     actor: str = SYSTEM_ACTOR
 
     @property
     def sees_every_account(self) -> bool:
-        return self.user_id is None or self.admin
+        return self.system or self.admin
+
+    def may_see(self, account: PaperAccount) -> bool:
+        if self.sees_every_account:
+            return True
+        return self.user_id is not None and account.owner_id == self.user_id
 
 
-SYSTEM = Viewer(user_id=None)
+SYSTEM = Viewer(user_id=None, system=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +178,8 @@ def get_account(
 def list_accounts(
     session: Session, *, viewer: Viewer, limit: int, after_id: int | None = None
 ) -> list[PaperAccount]:
+    if not viewer.sees_every_account and viewer.user_id is None:
+        return []
     return repository.list_accounts(
         session,
         owner_id=viewer.user_id,
@@ -657,8 +669,12 @@ def place_order(
         raise FeeUnknown(f"market {market_id} has no known fee terms: it cannot be traded")
     if market.resolution is not None or market.status in ("resolved", "void"):
         raise MarketNotTradable(f"market {market_id} has resolved ({market.resolution})")
-    if market.status != "open" or (market.close_time is not None and market.close_time <= now):
+    if market.status != "open":
         raise MarketNotTradable(f"market {market_id} is {market.status}: it no longer trades")
+    if market.close_time is not None and market.close_time <= now:
+        raise MarketNotTradable(
+            f"market {market_id} closed at {market.close_time.isoformat()}: it no longer trades"
+        )
     latest = repository.latest_quote(session, market_id, at=now)
     if latest is None or now - latest.ts > max_quote_age:
         age = "no quote at all" if latest is None else f"its last quote is {now - latest.ts} old"
