@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from edgewatch.clock import utcnow
 from edgewatch.dashboard.templating import age
 from edgewatch.models.alert import Alert
+from edgewatch.models.quality import QualityFinding
 
 ClientAs = Callable[[str | None], TestClient]
 
@@ -34,6 +35,18 @@ def test_overview_shows_pipelines_freshness_signals_alerts_and_gaps(
             description="",
         )
     )
+    session.add(
+        QualityFinding(
+            market_id=seeded.kalshi.id,
+            venue="kalshi",
+            kind="stale_quote",
+            start_ts=seeded.now - timedelta(hours=2),
+            end_ts=seeded.now - timedelta(hours=1),
+            tick_count=40,
+            value=3600.0,
+            detail="the same quote for 60 minutes",
+        )
+    )
     session.commit()
 
     response = client.get("/")
@@ -45,6 +58,7 @@ def test_overview_shows_pipelines_freshness_signals_alerts_and_gaps(
     assert "Will it rain in &lt;Seattle&gt; on Friday?" in html and "<Seattle>" not in html
     assert "kalshi answered 503" in html and "generate-signals" in html
     assert "Pipeline ingest is failing" in html
+    assert "stale quote: <strong>1</strong>" in html and "the same quote for 60 minutes" in html
     assert f'href="/signals/{seeded.signal.id}"' in html and "$0.0125" in html and "87%" in html
     # Freshness per venue: both venues' newest tick is minutes old, well within the limit.
     freshness = html[html.index("freshness-title") : html.index("pipelines-title")]

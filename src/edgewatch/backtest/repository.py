@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from edgewatch.backtest.records import BacktestResult, Resolution
 from edgewatch.models import Market, OddsTick
@@ -229,18 +229,10 @@ def thinned_equity_curve(session: Session, run_id: int, *, max_points: int) -> l
         return equity_curve(session, run_id)
     stride = -(-(total - 1) // (max(max_points, 2) - 1))
     numbered = (
-        select(
-            BacktestEquity.ts,
-            func.row_number().over(order_by=BacktestEquity.ts).label("n"),
-        )
+        select(BacktestEquity, func.row_number().over(order_by=BacktestEquity.ts).label("n"))
         .where(BacktestEquity.run_id == run_id)
         .subquery()
     )
-    keep = select(numbered.c.ts).where(((numbered.c.n - 1) % stride == 0) | (numbered.c.n == total))
-    return list(
-        session.scalars(
-            select(BacktestEquity)
-            .where(BacktestEquity.run_id == run_id, BacktestEquity.ts.in_(keep))
-            .order_by(BacktestEquity.ts)
-        )
-    )
+    point = aliased(BacktestEquity, numbered)
+    keep = ((numbered.c.n - 1) % stride == 0) | (numbered.c.n == total)
+    return list(session.scalars(select(point).where(keep).order_by(numbered.c.ts)))

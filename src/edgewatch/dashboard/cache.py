@@ -1,7 +1,8 @@
 """A few seconds of memory for what live panels poll, so ten open dashboards cost one query.
 
 Values live on the app (``app.state``), per process, keyed by name and the request's filters.
-Only data that may be a few seconds old goes here: the overview panels and the signal feed.
+Only data that may be a few seconds old goes here (the overview panels, the signal feed), and
+data that cannot change (a finished backtest's thinned equity curve).
 """
 
 from __future__ import annotations

@@ -23,12 +23,13 @@ from edgewatch.backtest import repository, service
 from edgewatch.backtest.router import create_backtest
 from edgewatch.backtest.schemas import BacktestCreate
 from edgewatch.dashboard import forms
+from edgewatch.dashboard.cache import live_cache
 from edgewatch.dashboard.charts import compare_chart, equity_chart
 from edgewatch.dashboard.routing import DashboardRoute, url_with
 from edgewatch.dashboard.templating import render
 from edgewatch.dashboard.viewer import viewer_of
 from edgewatch.errors import InvalidInput
-from edgewatch.models.backtest import RUN_STATUSES
+from edgewatch.models.backtest import RUN_STATUSES, BacktestRun
 from edgewatch.strategies.registry import parameters, strategy_names
 
 router = APIRouter(route_class=DashboardRoute)
@@ -36,6 +37,8 @@ router = APIRouter(route_class=DashboardRoute)
 PAGE_SIZE = 25
 TRADES_PAGE_SIZE = 50
 MAX_CURVE_POINTS = 1_500
+#: How long a finished run's thinned curve is reused (it cannot change; this bounds memory).
+FINISHED_CURVE_TTL_SECONDS = 600.0
 FINISHED = ("succeeded", "failed", "cancelled")
 #: The progress fragment is fetched this often while a run is queued or running.
 PROGRESS_POLL_SECONDS = 1
@@ -93,6 +96,17 @@ def _parse_params(raw: str | None) -> dict[str, Any]:
     return value
 
 
+def curve_of(request: Request, session: SessionDep, run: BacktestRun) -> list[Any]:
+    """The run's thinned equity curve; a finished run's never changes, so it is kept a while."""
+    if run.status not in FINISHED:
+        return repository.thinned_equity_curve(session, run.id, max_points=MAX_CURVE_POINTS)
+    return live_cache(request).get_or_compute(
+        ("equity", run.id),
+        lambda: repository.thinned_equity_curve(session, run.id, max_points=MAX_CURVE_POINTS),
+        ttl=FINISHED_CURVE_TTL_SECONDS,
+    )
+
+
 def _request_of(
     strategy: str | None,
     params: str | None,
@@ -141,7 +155,6 @@ def backtests(
         ),
         PAGE_SIZE,
     )
-    start_of, end_of = repository.tick_range(session)
     return render(
         request,
         "backtests.html",
@@ -152,7 +165,6 @@ def backtests(
             "strategies": strategy_names(),
             "defaults": {name: parameters(name) for name in strategy_names()},
             "statuses": RUN_STATUSES,
-            "tick_range": (start_of, end_of),
             "next_url": url_with(request, cursor=encode_cursor(rows[-1].id)) if has_more else None,
             "first_url": url_with(request, cursor=None) if cursor else None,
         },
@@ -205,13 +217,7 @@ def compare(request: Request, session: SessionDep, a: Text = None, b: Text = Non
     if first is None or second is None:
         raise InvalidInput("choose two runs to compare (a and b)")
     runs = [service.get_run(session, first), service.get_run(session, second)]
-    curves = [
-        (
-            f"#{run.id} {run.strategy}",
-            repository.thinned_equity_curve(session, run.id, max_points=MAX_CURVE_POINTS),
-        )
-        for run in runs
-    ]
+    curves = [(f"#{run.id} {run.strategy}", curve_of(request, session, run)) for run in runs]
     return render(
         request,
         "backtest_compare.html",
@@ -233,9 +239,7 @@ def backtest(request: Request, session: SessionDep, run_id: RunId, cursor: Text 
         ),
         TRADES_PAGE_SIZE,
     )
-    curve, drawdown = equity_chart(
-        repository.thinned_equity_curve(session, run_id, max_points=MAX_CURVE_POINTS)
-    )
+    curve, drawdown = equity_chart(curve_of(request, session, run))
     others = [
         other
         for other in repository.list_runs(session, limit=50, status="succeeded")

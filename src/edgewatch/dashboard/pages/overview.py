@@ -26,6 +26,9 @@ from edgewatch.jobs.repository import latest_runs
 from edgewatch.markets.repository import LinkGap, newest_tick_by_venue, top_gaps
 from edgewatch.models import PipelineRun
 from edgewatch.models.alert import Alert
+from edgewatch.models.quality import QualityFinding
+from edgewatch.quality.repository import list_findings
+from edgewatch.quality.service import RECENT, recent_counts
 from edgewatch.signals.repository import SignalWithMarket, list_signals
 
 router = APIRouter(route_class=DashboardRoute)
@@ -34,6 +37,7 @@ SIGNALS_SHOWN = 10
 GAPS_SHOWN = 8
 ALERTS_SHOWN = 5
 PAPER_ACCOUNTS_SHOWN = 10
+QUALITY_SHOWN = 5
 #: Firing alerts read to say how many more there are beyond those shown.
 ALERTS_COUNTED = 100
 #: How often the overview polls for its live panels.
@@ -57,6 +61,9 @@ class Overview:
     freshness: list[Freshness]
     stale_after_hours: float
     runs: list[PipelineRun]
+    #: Data-quality findings of the last ``quality.service.RECENT``, by (venue, kind).
+    quality_counts: dict[tuple[str, str], int]
+    quality_newest: list[QualityFinding]
     signals: list[SignalWithMarket]
     gaps: list[LinkGap]
 
@@ -78,6 +85,8 @@ def _overview(request: Request, session: SessionDep, settings: SettingsDep) -> O
         freshness=freshness,
         stale_after_hours=settings.data_stale_after_hours,
         runs=latest_runs(session),
+        quality_counts=recent_counts(session, now=now),
+        quality_newest=list_findings(session, limit=QUALITY_SHOWN, since=now - RECENT),
         signals=list_signals(session, limit=SIGNALS_SHOWN),
         gaps=top_gaps(session, limit=GAPS_SHOWN),
     )
