@@ -40,6 +40,7 @@ from edgewatch.clock import utcnow
 from edgewatch.errors import Conflict, EdgewatchError, InvalidInput, NotFound
 from edgewatch.features import FEATURE_SET_VERSION
 from edgewatch.models.backtest import BacktestRun
+from edgewatch.quality.checks import find_gaps
 from edgewatch.strategies.base import LinkInfo, MarketInfo, ProposedSignal, Strategy
 from edgewatch.strategies.registry import create_strategy
 
@@ -367,6 +368,36 @@ def new_run(
     return run
 
 
+#: Data gaps named one by one in a run's warnings; any more are counted in one line.
+MAX_GAP_WARNINGS = 10
+
+
+@dataclass(frozen=True)
+class GapReport:
+    count: int
+    lines: list[str]
+
+
+def gap_warnings(inputs: BacktestInputs) -> GapReport:
+    """The replayed window's data gaps (``quality.checks.find_gaps``), as report warnings.
+
+    A strategy saw no quotes inside a gap, so what it did around one is weaker evidence; the
+    report says where they are rather than letting a smooth equity curve hide them.
+    """
+    gaps = find_gaps(inputs.ticks)
+    lines = [
+        f"data gap: market {row['market_id']} ({inputs.markets[row['market_id']].venue}) had no "
+        f"tick from {row['start_ts'].isoformat()} to {row['end_ts'].isoformat()} "
+        f"({row['value']:.0f} s)"
+        if row["market_id"] in inputs.markets
+        else f"data gap: market {row['market_id']} had no tick for {row['value']:.0f} s"
+        for row in gaps.head(MAX_GAP_WARNINGS).iter_rows(named=True)
+    ]
+    if gaps.height > MAX_GAP_WARNINGS:
+        lines.append(f"data gaps: {gaps.height - MAX_GAP_WARNINGS} more in the window")
+    return GapReport(count=gaps.height, lines=lines)
+
+
 def store_outcome(
     session: Session, run: BacktestRun, inputs: BacktestInputs, outcome: Outcome
 ) -> BacktestRun:
@@ -376,7 +407,8 @@ def store_outcome(
     run.metrics = outcome.metrics
     run.strategy_version = result.strategy_version
     run.data_fingerprint = inputs.fingerprint
-    run.warnings = [*result.warnings, *(run.warnings or [])]
+    gaps = gap_warnings(inputs)
+    run.warnings = [*result.warnings, *gaps.lines, *(run.warnings or [])]
     rejections: dict[str, int] = {}
     for rejection in result.rejections:
         rejections[rejection.reason] = rejections.get(rejection.reason, 0) + 1
@@ -390,6 +422,7 @@ def store_outcome(
         "rejections": dict(sorted(rejections.items())),
         "final_cash": str(result.final_cash),
         "final_equity": str(result.final_equity),
+        "data_gaps": gaps.count,
     }
     repository.add_ledger(session, run.id, result)
     repository.add_equity(session, run.id, result.equity)
