@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -174,3 +175,22 @@ def credentials(session_factory: sessionmaker[Session]) -> Credentials:
         return {"X-API-Key": key}
 
     return make
+
+
+def assert_problem(response: Any, *, status: int, code: str) -> dict[str, Any]:
+    """Check the RFC 9457 envelope and return the body for further assertions."""
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["type"] == f"https://edgewatch.dev/problems/{code}"
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
+    assert body["instance"] == response.request.url.path
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+@pytest.fixture
+def problem() -> Any:
+    return assert_problem

@@ -90,8 +90,9 @@ def make_user(session_factory: sessionmaker[Session]) -> Callable[..., str]:
 
 @pytest.fixture
 def browser(client: TestClient, app: FastAPI) -> Callable[[], TestClient]:
-    """A fresh cookie-keeping client with no credentials, like a new browser."""
-    return lambda: TestClient(app, base_url="http://testserver")
+    """A fresh cookie-keeping client with no credentials, like a new browser (over https: the
+    session cookie is ``Secure`` outside development)."""
+    return lambda: TestClient(app, base_url="https://testserver")
 
 
 def sign_in(browser: TestClient, email: str, password: str = PASSWORD) -> dict[str, Any]:

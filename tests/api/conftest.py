@@ -183,22 +183,3 @@ class Seeder:
 @pytest.fixture
 def seed(session: Session) -> Seeder:
     return Seeder(session)
-
-
-def assert_problem(response: Any, *, status: int, code: str) -> dict[str, Any]:
-    """Check the RFC 9457 envelope and return the body for further assertions."""
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["type"] == f"https://edgewatch.dev/problems/{code}"
-    assert body["status"] == status
-    assert body["title"]
-    assert body["detail"]
-    assert body["instance"] == response.request.url.path
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
-
-
-@pytest.fixture
-def problem() -> Any:
-    return assert_problem

@@ -20,7 +20,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -34,6 +34,8 @@ CSRF_COOKIE = "edgewatch_csrf"
 #: finer bookkeeping would only add a write to every request.
 TOUCH_EVERY = timedelta(seconds=60)
 USER_AGENT_MAX = 300
+#: Ended sessions (and the IP address and user agent they hold) are deleted this long after.
+KEEP_ENDED = timedelta(days=30)
 
 
 def token_hash(token: str) -> str:
@@ -69,6 +71,7 @@ def start(
     """
     if previous_token:
         revoke_token(session, previous_token, now=now)
+    purge_ended(session, now=now)
     token = secrets.token_urlsafe(32)
     row = UserSession(
         user_id=user.id,
@@ -128,6 +131,18 @@ def revoke_token(session: Session, token: str, *, now: datetime) -> None:
         .where(UserSession.token_hash == token_hash(token), UserSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def purge_ended(session: Session, *, now: datetime) -> int:
+    """Delete sessions that ended over ``KEEP_ENDED`` ago (run at each sign-in, so the table
+    stays small without a job); returns how many."""
+    cutoff = now - KEEP_ENDED
+    result = session.execute(
+        delete(UserSession).where(
+            or_(UserSession.revoked_at < cutoff, UserSession.expires_at < cutoff)
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def revoke_all(session: Session, user_id: int, *, now: datetime) -> None:
