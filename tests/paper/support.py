@@ -117,10 +117,12 @@ def new_account(
     balance: Decimal = Decimal(1000),
     policy: Policy = AS_SIGNALLED,
     owner_id: int | None = None,
+    strategies: tuple[str, ...] | None = None,
 ) -> int:
     """$1,000, one-cent slippage, two-second latency, the backtest's sizing unless told."""
     settings = service.AccountSettings(
         name="test",
+        strategies=strategies,
         starting_balance=balance,
         policy=policy,
         max_position=1000,

@@ -28,6 +28,7 @@ from .support import (
     add_market,
     add_signal,
     add_ticks,
+    at,
     fills,
     new_account,
     orders,
@@ -262,3 +263,24 @@ def test_kill_switch_stops_orders_after_the_daily_loss_limit(
     assert paper.kill_switch_reason is not None
     assert "daily loss 24.73 reached the limit 20.00" in paper.kill_switch_reason
     assert audited(session, "paper.kill_switch.on") == 1
+
+
+def test_an_account_trades_its_strategies_signals_once_and_a_repeated_step_changes_nothing(
+    session_factory: sessionmaker[Session], session: Session
+) -> None:
+    with session_scope(session_factory) as s:
+        market = kalshi(s)
+        add_signal(s, market, 0, "yes", limit=0.45, size=5, strategy="before_the_account")
+        account_id = new_account(s, strategies=("wanted",))
+        add_signal(s, market, 0, "yes", limit=0.45, size=10, strategy="other")
+        add_signal(s, market, 1, "yes", limit=0.45, size=20, strategy="wanted")
+    assert step(session_factory, account_id, 10).orders == 1
+    assert step(session_factory, account_id, 10).orders == 0
+    assert step(session_factory, account_id, 20).fills == 1
+    again = step(session_factory, account_id, 20)
+    assert (again.orders, again.fills, again.settlements) == (0, 0, 0)
+    (order,) = orders(session, account_id)
+    assert (order.quantity, order.status) == (20, "filled")
+    assert len(fills(session, account_id)) == 1
+    points = session.scalars(select(PaperEquity).where(PaperEquity.account_id == account_id))
+    assert [p.ts for p in points] == [at(10), at(20)]

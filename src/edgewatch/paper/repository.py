@@ -123,20 +123,21 @@ def newest_signal_id(session: Session) -> int:
     return session.scalar(select(func.max(Signal.id))) or 0
 
 
+def signal_window(session: Session, *, after_id: int, limit: int) -> int:
+    """The last id of the next ``limit`` signals after ``after_id`` (``after_id`` if none)."""
+    ids = select(Signal.id).where(Signal.id > after_id).order_by(Signal.id).limit(limit)
+    return session.scalar(select(func.max(ids.subquery().c.id))) or after_id
+
+
 def new_signals(
-    session: Session, *, after_id: int, strategies: Collection[str] | None, limit: int
+    session: Session, *, after_id: int, up_to_id: int, strategies: Collection[str] | None
 ) -> list[tuple[int, ProposedSignal]]:
-    """Signals stored after ``after_id``, in id (arrival) order, as the strategies proposed them."""
-    query = select(Signal).where(Signal.id > after_id).order_by(Signal.id).limit(limit)
+    """Signals with ids in ``(after_id, up_to_id]`` of ``strategies`` (all if None), in id order,
+    as the strategies proposed them."""
+    query = select(Signal).where(Signal.id > after_id, Signal.id <= up_to_id).order_by(Signal.id)
     if strategies is not None:
         query = query.where(Signal.strategy.in_(list(strategies)))
     return [(row.id, as_proposed(row)) for row in session.scalars(query)]
-
-
-def last_signal_id_up_to(session: Session, *, after_id: int, limit: int) -> int:
-    """The id ``new_signals`` would reach, ignoring the strategy filter (to move the cursor)."""
-    ids = select(Signal.id).where(Signal.id > after_id).order_by(Signal.id).limit(limit)
-    return session.scalar(select(func.max(ids.subquery().c.id))) or after_id
 
 
 def as_proposed(row: Signal) -> ProposedSignal:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
+from edgewatch.api.params import MAX_ID
 from edgewatch.backtest.fills import ONE
 from edgewatch.models.paper import (
     PaperAccount,
@@ -41,7 +42,7 @@ class PolicySettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_confidence: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False)
+    min_confidence: float = Field(default=0.5, ge=0, le=1, allow_inf_nan=False, strict=True)
     sizing: Literal["kelly", "signal"] = "kelly"
     kelly_fraction: Money = Field(
         default=Decimal("0.25"), gt=0, le=1, allow_inf_nan=False, decimal_places=10
@@ -81,18 +82,18 @@ class AccountCreate(BaseModel):
     starting_balance: Money = Field(
         default=Decimal(10_000), gt=0, le=10**9, allow_inf_nan=False, decimal_places=10
     )
-    auto_trade: bool = True
+    auto_trade: bool = Field(default=True, strict=True)
     strategies: list[StrategyName] | None = Field(
         default=None,
         max_length=50,
         description="Trade only these strategies' signals (default: all).",
     )
     policy: PolicySettings = Field(default_factory=PolicySettings)
-    max_position: int = Field(default=1_000, ge=1, le=10**9)
+    max_position: int = Field(default=1_000, ge=1, le=10**9, strict=True)
     slippage: Money = Field(
         default=Decimal("0.01"), ge=0, le=1, allow_inf_nan=False, decimal_places=10
     )
-    latency_seconds: float = Field(default=2.0, ge=0, le=3_600, allow_inf_nan=False)
+    latency_seconds: float = Field(default=2.0, ge=0, le=3_600, allow_inf_nan=False, strict=True)
 
     def to_settings(self) -> AccountSettings:
         return AccountSettings(
@@ -116,7 +117,7 @@ class KillSwitchOut(BaseModel):
 class KillSwitchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: bool = Field(strict=True)
 
 
 class AccountOut(BaseModel):
@@ -215,10 +216,10 @@ class OrderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    market_id: int = Field(ge=1, le=2**63 - 1)
+    market_id: int = Field(ge=1, le=MAX_ID, strict=True)
     side: Side
     action: Literal["buy", "sell"] = "buy"
-    quantity: int = Field(ge=1, le=1_000_000, description="Whole contracts.")
+    quantity: int = Field(ge=1, le=1_000_000, strict=True, description="Whole contracts.")
     limit_price: Decimal | None = Field(
         default=None, ge=0, le=1, allow_inf_nan=False, max_digits=7, decimal_places=6
     )

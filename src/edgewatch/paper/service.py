@@ -593,18 +593,19 @@ def step_account(
 ) -> StepSummary:
     """Settle, fill pending orders, check the daily loss and trade new signals, up to ``now``."""
     account = get_account(session, account_id, viewer=SYSTEM, lock=True)
+    # The next window of signal ids, whatever their strategy, so the cursor never skips one.
+    cursor = repository.signal_window(
+        session, after_id=account.last_signal_id, limit=SIGNALS_PER_STEP
+    )
     incoming: list[IncomingSignal] = []
     if account.auto_trade:
         found = repository.new_signals(
             session,
             after_id=account.last_signal_id,
+            up_to_id=cursor,
             strategies=account.strategies,
-            limit=SIGNALS_PER_STEP,
         )
         incoming = [IncomingSignal(signal, signal_id) for signal_id, signal in found]
-    cursor = repository.last_signal_id_up_to(
-        session, after_id=account.last_signal_id, limit=SIGNALS_PER_STEP
-    )
     loaded = _load(session, account, extra_markets=[s.signal.market_id for s in incoming])
     # Signals for markets that do not exist (deleted since) cannot trade.
     incoming = [s for s in incoming if s.signal.market_id in loaded.markets]
