@@ -6,6 +6,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -19,6 +20,8 @@ from edgewatch.db.session import session_scope
 from edgewatch.models import Candle, Market, OddsTick
 from edgewatch.strategies.base import TICK_SCHEMA
 from edgewatch.ticks.candles import rebuild_candles
+from edgewatch.ticks.dataset import open_dataset
+from edgewatch.ticks.importer import import_dataset
 from edgewatch.ticks.ingest import ingest_window
 from edgewatch.ticks.store import store_ticks
 from edgewatch.venues.sim.venue import SimVenue
@@ -242,3 +245,36 @@ def test_simulator_ingest_in_windows_keeps_candles_equal_to_a_rebuild(
         assert rebuild_candles(session.connection()) > 0
     with session_factory() as session:
         assert stored_candles(session) == incremental
+
+
+def test_imported_ticks_get_candles_equal_to_a_recomputation(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    (tmp_path / "markets.csv").write_text(
+        "venue,market_id,title,close_time,status,resolution,resolved_at\n"
+        "kalshi,K1,Will it rain?,2026-12-31T00:00:00Z,open,,\n"
+        "polymarket,P1,Will it snow?,2026-12-31T00:00:00Z,open,,\n"
+    )
+    lines = ["venue,market_id,ts,bid,ask,last,volume"]
+    for n in range(400):
+        ts = (START + timedelta(seconds=17 * n)).isoformat()
+        lines.append(f"kalshi,K1,{ts},{0.3 + (n % 5) / 100},{0.35 + (n % 4) / 100},,{n}")
+        lines.append(f"polymarket,P1,{ts},,,{0.5 + (n % 11) / 1000},{2 * n}")
+    (tmp_path / "ticks.csv").write_text("\n".join(lines) + "\n")
+    # Small batches, so candles are kept across many transactions, as a large import does.
+    summary = import_dataset(session_factory, open_dataset(tmp_path), batch_rows=97)
+    assert summary.stored == 800
+    with session_factory() as session:
+        imported = stored_candles(session)
+        ticks = session.execute(
+            select(
+                OddsTick.market_id,
+                OddsTick.tick_ts,
+                OddsTick.bid,
+                OddsTick.ask,
+                OddsTick.last,
+                OddsTick.volume,
+            )
+        ).all()
+    assert imported == reference_candles([tuple(row) for row in ticks])  # type: ignore[misc]
+    assert {row[1] for row in imported} == {60, 3600}
