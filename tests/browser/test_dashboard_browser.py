@@ -58,6 +58,9 @@ def test_admin_visits_every_page_and_sees_the_database(
     assert newest_signal is not None
     expect(page.locator(f'a[href="/signals/{newest_signal.id}"]').first).to_be_visible()
     screenshot(page, "overview")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "overview-dark")
+    page.emulate_media(color_scheme="light")
 
     # Markets: the table lists the first page of markets, by id, with a pager.
     page.get_by_role("link", name="Markets", exact=True).click()
@@ -132,6 +135,16 @@ def test_admin_visits_every_page_and_sees_the_database(
     screenshot(page, "admin-quarantine")
     page.goto("/admin/models")
     expect(page.get_by_role("heading", name="Model registry")).to_be_visible()
+    page.goto("/admin/users")
+    for account in live_server.world.users.values():
+        expect(page.get_by_role("button", name=f"Set role of {account.email}")).to_be_visible()
+    screenshot(page, "admin-users")
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("grafana")
+    page.get_by_role("button", name="Make key").click()
+    expect(page.locator("#new-key")).to_contain_text("_")
+    expect(page.get_by_role("button", name="Revoke grafana")).to_be_visible()
+    screenshot(page, "account")
     page.get_by_role("link", name="Guide", exact=True).click()
     expect(page.get_by_role("heading", name="Disclaimers")).to_be_visible()
 

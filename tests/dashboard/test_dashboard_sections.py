@@ -14,7 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edgewatch.clock import utcnow
-from edgewatch.models import AuditEntry, BacktestRun, Market, MarketLink, PipelineRun
+from edgewatch.models import (
+    ApiKey,
+    AuditEntry,
+    BacktestRun,
+    Market,
+    MarketLink,
+    PipelineRun,
+    User,
+)
 from edgewatch.models.paper import PaperAccount
 from edgewatch.paper import service as paper_service
 
@@ -202,3 +210,39 @@ def test_paper_page_shows_the_account_and_the_kill_switch_needs_paper_trade(
         client.post(f"/paper/{account.id}/kill-switch", data={"enabled": "maybe"}).status_code
         == 422
     )
+
+
+def test_own_api_keys_are_made_shown_once_and_revoked(client: TestClient, session: Session) -> None:
+    page = client.get("/account").text
+    assert "tests" in page and "Make key" in page
+
+    made = client.post("/account/keys", data={"name": "notebook", "scopes": ["read"]})
+
+    assert made.status_code == 200
+    secret = re.search(r'<pre class="payload" id="new-key">([^<]+)</pre>', made.text)
+    assert secret
+    key = session.scalars(select(ApiKey).where(ApiKey.name == "notebook")).one()
+    assert key.scopes == ["read"] and secret.group(1).startswith(key.prefix)
+    assert secret.group(1) not in client.get("/account").text  # shown once only
+    assert client.post("/account/keys", data={"name": "", "scopes": ["read"]}).status_code == 422
+
+    client.post(f"/account/keys/{key.id}/revoke")
+
+    session.expire_all()
+    assert session.get_one(ApiKey, key.id).revoked_at is not None
+
+
+def test_admin_changes_a_role_and_a_viewer_cannot(
+    client: TestClient, client_as: ClientAs, session: Session
+) -> None:
+    viewer = client_as("viewer")
+    assert viewer.get("/admin/users").status_code == 403
+    user = session.scalars(select(User).where(User.role == "viewer")).one()
+    assert f"Set role of {user.email}" in client.get("/admin/users").text
+
+    changed = client.post(f"/admin/users/{user.id}/role", data={"role": "analyst"})
+
+    assert changed.status_code == 200  # followed back to the user list
+    session.expire_all()
+    assert session.get_one(User, user.id).role == "analyst"
+    assert client.post(f"/admin/users/{user.id}/role", data={"role": "owner"}).status_code == 422

@@ -59,6 +59,14 @@ def get(session: Session, email: str) -> User:
     return user
 
 
+def list_users(session: Session, *, limit: int, after_id: int | None = None) -> list[User]:
+    """Users in id order, a page at a time (the admin's user list)."""
+    stmt = select(User).order_by(User.id).limit(limit)
+    if after_id is not None:
+        stmt = stmt.where(User.id > after_id)
+    return list(session.scalars(stmt))
+
+
 def create(
     session: Session,
     *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from edgewatch.dashboard.pages import (
+    account,
     admin,
     backtests,
     guide,
@@ -20,5 +21,5 @@ from edgewatch.dashboard.pages import (
 )
 
 router = APIRouter(tags=["dashboard"], include_in_schema=False)
-for page in (overview, markets, links, signals, backtests, paper, admin, guide):
+for page in (overview, markets, links, signals, backtests, paper, admin, account, guide):
     router.include_router(page.router)
