@@ -131,7 +131,7 @@ def test_ctrl_c_cancels_cleanly_and_stores_nothing(
     monkeypatch.setattr(service, "execute", interrupted)
     result = invoke("run", "--strategy", "momentum")
     assert result.exit_code == 130
-    assert result.stderr.strip() == "edgewatch: backtest cancelled; nothing was stored"
+    assert result.stderr.strip() == "edgewatch: cancelled; nothing was stored"
     assert runs_stored(cli_env) == 0
 
 

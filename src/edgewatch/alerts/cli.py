@@ -6,23 +6,17 @@ unreachable database) are one ``edgewatch: ...`` line on stderr and exit status 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import wraps
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from edgewatch.alerts.channels import CHANNEL_NAMES, Notification, channel, configured_channels
 from edgewatch.clock import utcnow
+from edgewatch.command import command_session, one_line_errors
 from edgewatch.config import load_settings
-from edgewatch.db.engine import create_db_engine
-from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import EdgewatchError
 from edgewatch.models import Alert
 from edgewatch.observability.logging import configure_logging
 
@@ -37,35 +31,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
-    @wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except EdgewatchError as exc:
-            err.print(f"edgewatch: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    from edgewatch.cli import _check_database  # the root CLI mounts this one: import late
-
-    settings = load_settings()
-    configure_logging(level="warning", fmt=settings.log_format)
-    _check_database(settings)
-    engine = create_db_engine(settings.resolved_database_url, pool_size=1)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 @app.command("test")
-@_one_line_errors
+@one_line_errors
 def test_command(
     channel_name: Annotated[
         str,
@@ -94,7 +61,7 @@ def test_command(
 
 
 @app.command("list")
-@_one_line_errors
+@one_line_errors
 def list_command(
     all_alerts: Annotated[
         bool, typer.Option("--all", help="Include alerts resolved in the last 24 hours.")
@@ -104,7 +71,7 @@ def list_command(
     settings = load_settings()
     channels = list(configured_channels(settings))
     table = Table("rule", "severity", "status", "labels", "since", "summary", "notified")
-    with _session() as session:
+    with command_session() as session:
         query = select(Alert).order_by(Alert.started_at.desc(), Alert.id.desc())
         if not all_alerts:
             query = query.where(Alert.status == "firing")

@@ -7,10 +7,9 @@ transaction is rolled back, nothing of it is stored, and the exit status is 130.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,17 +19,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
-from sqlalchemy.orm import Session
 
 from edgewatch.backtest import repository, service, sweep
 from edgewatch.backtest.records import BacktestConfig
 from edgewatch.clock import parse_timestamp
+from edgewatch.command import command_session, one_line_errors
 from edgewatch.config import load_settings
-from edgewatch.db.engine import create_db_engine
-from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import EdgewatchError, InvalidInput
+from edgewatch.errors import InvalidInput
 from edgewatch.models.backtest import BacktestRun
-from edgewatch.observability.logging import configure_logging
 
 app = typer.Typer(help="Backtests: run, rerun, list, show, compare, sweep.", no_args_is_help=True)
 out = Console()
@@ -72,39 +68,6 @@ LocalOption = Annotated[
         "otherwise they go to the Celery workers.",
     ),
 ]
-
-
-def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """One line and exit 2 for errors the user can fix; a clean stop on Ctrl-C."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except EdgewatchError as exc:
-            err.print(f"edgewatch: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("edgewatch: backtest cancelled; nothing was stored", highlight=False)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A migrated database and one transaction for the command."""
-    from edgewatch.cli import _check_database  # the root CLI mounts this one: import late
-
-    settings = load_settings()
-    configure_logging(level="warning", fmt=settings.log_format)
-    _check_database(settings)
-    engine = create_db_engine(settings.resolved_database_url, pool_size=1)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _json_object(text: str | None, option: str) -> dict[str, Any]:
@@ -191,7 +154,7 @@ def _print_run(run: BacktestRun, *, as_json: bool) -> None:
 
 
 @app.command("run")
-@_user_errors
+@one_line_errors
 def run_command(
     strategy: StrategyOption,
     params: ParamsOption = None,
@@ -205,7 +168,7 @@ def run_command(
     parsed = _json_object(params, "--params")
     config = _config(settings)
     window_start, window_end = _time(start), _time(end)
-    with _session() as session, _progress_bar(not as_json) as hooks:
+    with command_session() as session, _progress_bar(not as_json) as hooks:
         run = service.run_and_store(
             session,
             strategy=strategy,
@@ -220,13 +183,13 @@ def run_command(
 
 
 @app.command("rerun")
-@_user_errors
+@one_line_errors
 def rerun_command(
     run_id: Annotated[int, typer.Argument(help="The run to replay.")],
     as_json: JsonOption = False,
 ) -> None:
     """Replay a stored run exactly (same data window, parameters, settings and seed)."""
-    with _session() as session, _progress_bar(not as_json) as hooks:
+    with command_session() as session, _progress_bar(not as_json) as hooks:
         run = service.rerun(session, run_id, hooks=hooks)
         original = service.get_run(session, run_id)
         same = run.metrics == original.metrics
@@ -237,13 +200,13 @@ def rerun_command(
 
 
 @app.command("list")
-@_user_errors
+@one_line_errors
 def list_command(
     limit: Annotated[int, typer.Option(min=1, max=500, help="How many runs.")] = 20,
     strategy: Annotated[str | None, typer.Option(help="Only this strategy.")] = None,
 ) -> None:
     """Recent runs, newest first."""
-    with _session() as session:
+    with command_session() as session:
         runs = repository.list_runs(session, limit=limit, strategy=strategy)
     table = Table(
         Column("id", no_wrap=True),
@@ -276,13 +239,13 @@ def list_command(
 
 
 @app.command("show")
-@_user_errors
+@one_line_errors
 def show_command(
     run_id: Annotated[int, typer.Argument(help="Run id.")],
     as_json: JsonOption = False,
 ) -> None:
     """One run: what ran, on what, and its metrics."""
-    with _session() as session:
+    with command_session() as session:
         run = service.get_run(session, run_id)
     _print_run(run, as_json=as_json)
     if not as_json:
@@ -297,14 +260,14 @@ def show_command(
 
 
 @app.command("compare")
-@_user_errors
+@one_line_errors
 def compare_command(
     first: Annotated[int, typer.Argument(help="Run id.")],
     second: Annotated[int, typer.Argument(help="Run id.")],
     as_json: JsonOption = False,
 ) -> None:
     """Two runs' parameters and metrics side by side, with the difference."""
-    with _session() as session:
+    with command_session() as session:
         a, b = service.get_run(session, first), service.get_run(session, second)
     keys = [k for k in {**(a.metrics or {}), **(b.metrics or {})} if k not in ("calibration",)]
     if as_json:
@@ -350,7 +313,7 @@ def _difference(left: Any, right: Any) -> Any:
 
 
 @app.command("sweep")
-@_user_errors
+@one_line_errors
 def sweep_command(
     strategy: StrategyOption,
     grid: Annotated[
@@ -374,7 +337,7 @@ def sweep_command(
     base = _json_object(params, "--params")
     config = _config(settings)
     with (
-        _session() as session,
+        command_session() as session,
         Progress(
             TextColumn("sweep"), BarColumn(), TaskProgressColumn(), console=err, transient=True
         ) as bar,
@@ -437,7 +400,7 @@ def sweep_command(
 
 
 @app.command("walk-forward")
-@_user_errors
+@one_line_errors
 def walk_forward_command(
     strategy: StrategyOption,
     train: Annotated[str, typer.Option("--train", help="Train window, e.g. 6h or 2d.")],
@@ -463,7 +426,7 @@ def walk_forward_command(
     parsed_grid = _json_object(grid, "--grid") if grid is not None else None
     base = _json_object(params, "--params")
     config = _config(settings)
-    with _session() as session, err.status("walking forward…"):
+    with command_session() as session, err.status("walking forward…"):
         report = sweep.walk_forward(
             session,
             strategy=strategy,

@@ -8,8 +8,7 @@ stderr with exit status 2.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -19,9 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from edgewatch.command import command_session
 from edgewatch.config import load_settings
-from edgewatch.db.engine import create_db_engine
-from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import EdgewatchError
 from edgewatch.markets import links
 
@@ -49,20 +47,9 @@ def _default_reviewer() -> str:
         return "cli:unknown"
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    settings = load_settings()
-    engine = create_db_engine(settings.resolved_database_url, pool_size=1)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _run(action: Callable[[Session], T]) -> T:
     try:
-        with _session() as session:
+        with command_session() as session:
             return action(session)
     except EdgewatchError as exc:
         _fail(exc.message)

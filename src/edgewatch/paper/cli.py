@@ -7,11 +7,8 @@ on, bad option) are one line on stderr and exit status 2.
 
 from __future__ import annotations
 
-import functools
 import getpass
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, ParamSpec, TypeVar
@@ -24,12 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from edgewatch.clock import utcnow
+from edgewatch.command import command_session, one_line_errors
 from edgewatch.config import load_settings
-from edgewatch.db.engine import create_db_engine
-from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import EdgewatchError, InvalidInput
+from edgewatch.errors import InvalidInput
 from edgewatch.models.paper import PaperAccount, PaperOrder
-from edgewatch.observability.logging import configure_logging
 from edgewatch.paper import repository, service
 from edgewatch.paper.policy import Policy
 from edgewatch.paper.schemas import AccountOut, FillOut, OrderOut, PositionOut, plain
@@ -45,36 +40,6 @@ R = TypeVar("R")
 
 AccountArg = Annotated[int, typer.Argument(min=1, help="Paper account id.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """One line and exit 2 for errors the user can fix."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except EdgewatchError as exc:
-            err.print(f"edgewatch: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """A migrated database and one transaction for the command."""
-    from edgewatch.cli import _check_database  # the root CLI mounts this one: import late
-
-    settings = load_settings()
-    configure_logging(level="warning", fmt=settings.log_format)
-    _check_database(settings)
-    engine = create_db_engine(settings.resolved_database_url, pool_size=1)
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 def _viewer() -> service.Viewer:
@@ -114,7 +79,7 @@ def _print_account(summary: AccountOut) -> None:
 
 
 @app.command("create")
-@_user_errors
+@one_line_errors
 def create_command(
     name: Annotated[str, typer.Argument(help="A label for the account.")],
     balance: Annotated[str, typer.Option("--balance", help="Starting cash in dollars.")] = "10000",
@@ -168,7 +133,7 @@ def create_command(
         latency=timedelta(seconds=latency),
     )
     viewer = _viewer()
-    with _session() as session:
+    with command_session() as session:
         account = service.create_account(
             session, settings, owner_id=None, actor=viewer.actor, now=utcnow()
         )
@@ -178,13 +143,13 @@ def create_command(
 
 
 @app.command("list")
-@_user_errors
+@one_line_errors
 def list_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 100,
     as_json: JsonOption = False,
 ) -> None:
     """Every paper account with its cash, equity and P&L."""
-    with _session() as session:
+    with command_session() as session:
         rows = service.list_accounts(session, viewer=_viewer(), limit=limit)
         summaries = [_account_document(session, row) for row in rows]
     if as_json:
@@ -207,14 +172,14 @@ def list_command(
 
 
 @app.command("show")
-@_user_errors
+@one_line_errors
 def show_command(
     account_id: AccountArg,
     orders: Annotated[int, typer.Option("--orders", min=0, max=1000, help="Latest orders.")] = 10,
     as_json: JsonOption = False,
 ) -> None:
     """One account: totals, open positions marked to the last mid, latest orders and fills."""
-    with _session() as session:
+    with command_session() as session:
         account = service.get_account(session, account_id, viewer=_viewer())
         summary = _account_document(session, account)
         rows = repository.list_positions(
@@ -292,7 +257,7 @@ def _latest_orders(session: Session, account_id: int, count: int) -> list[PaperO
 
 
 @app.command("order")
-@_user_errors
+@one_line_errors
 def order_command(
     account_id: AccountArg,
     market: Annotated[int, typer.Option("--market", min=1, help="Market id.")],
@@ -312,7 +277,7 @@ def order_command(
         raise InvalidInput("--limit must be a price between 0 and 1")
     settings = load_settings()
     action: Literal["buy", "sell"] = "sell" if sell else "buy"
-    with _session() as session:
+    with command_session() as session:
         row = service.place_order(
             session,
             account_id,
@@ -337,7 +302,7 @@ def order_command(
 
 
 @app.command("kill-switch")
-@_user_errors
+@one_line_errors
 def kill_switch_command(
     account_id: AccountArg,
     state: Annotated[str, typer.Argument(help="on or off.")],
@@ -346,7 +311,7 @@ def kill_switch_command(
     wanted = state.strip().lower()
     if wanted not in ("on", "off"):
         raise InvalidInput("the kill switch state must be 'on' or 'off'")
-    with _session() as session:
+    with command_session() as session:
         account = service.set_kill_switch(
             session, account_id, viewer=_viewer(), enabled=wanted == "on", now=utcnow()
         )
@@ -355,7 +320,7 @@ def kill_switch_command(
 
 
 @app.command("run")
-@_user_errors
+@one_line_errors
 def run_command(
     account: Annotated[
         int | None, typer.Option("--account", min=1, help="Only this account (default: all).")
@@ -363,7 +328,7 @@ def run_command(
 ) -> None:
     """Step paper accounts to now: settle, fill pending orders, trade new signals."""
     totals: dict[str, Any] = {"orders": 0, "fills": 0, "settlements": 0, "tripped": 0}
-    with _session() as session:
+    with command_session() as session:
         ids = [account] if account is not None else repository.all_account_ids(session)
         if account is not None:
             service.get_account(session, account, viewer=_viewer())
