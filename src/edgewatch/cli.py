@@ -20,6 +20,7 @@ from sqlalchemy import desc, func, select
 from edgewatch.accounts.bootstrap import announce_demo_admin
 from edgewatch.accounts.cli import audit_app, users_app
 from edgewatch.alerts.cli import app as alerts_app
+from edgewatch.api.openapi_export import app as openapi_app
 from edgewatch.archive.cli import app as archive_app
 from edgewatch.backtest.cli import app as backtest_app
 from edgewatch.config import Settings, load_settings
@@ -74,6 +75,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(quality_app, name="quality")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(openapi_app, name="openapi")
 app.command("fees")(fees_command)
 app.command("record")(record_command)
 app.command("import")(import_command)

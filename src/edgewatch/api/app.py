@@ -17,12 +17,13 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
-from edgewatch.accounts.access import authorize
+from edgewatch.accounts.access import authorize, rule_for
 from edgewatch.accounts.router import install as install_accounts
 from edgewatch.api import health
 from edgewatch.api.cache import install_response_cache
 from edgewatch.api.disclaimers import router as disclaimers_router
 from edgewatch.api.middleware import RequestContextMiddleware
+from edgewatch.api.openapi import install_openapi
 from edgewatch.api.problems import install_problem_handlers
 from edgewatch.api.ratelimit import RateLimitMiddleware
 from edgewatch.api.redis_client import create_async_redis
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = app.state.settings = settings or get_settings()
     app.state.redis = create_async_redis(settings)
     install_problem_handlers(app)
+    install_openapi(app, access_rule=rule_for)
     # Middleware, innermost first (each add wraps the previous): the outer layers refuse cheap
     # requests (rate limit, body size) before anything is parsed or authenticated.
     install_response_cache(app, settings, app.state.redis)

@@ -183,24 +183,36 @@ def cached(name: str, *, reads: tuple[DataKind, ...], ttl_seconds: int) -> Any:
     """A route dependency that serves the route from the cache; see the module docstring."""
     if not 300 <= ttl_seconds <= 900:
         raise ValueError("response cache TTLs are 5 to 15 minutes")
-    policy = CachePolicy(name=name, reads=reads, ttl_seconds=ttl_seconds)
+    return Depends(_Lookup(CachePolicy(name=name, reads=reads, ttl_seconds=ttl_seconds)))
 
-    async def lookup(request: Request) -> None:
+
+class _Lookup:
+    """The dependency ``cached`` returns; a class so the OpenAPI builder can find the policy."""
+
+    def __init__(self, policy: CachePolicy) -> None:
+        self.policy = policy
+
+    async def __call__(self, request: Request) -> None:
         cache: ResponseCache | None = getattr(request.app.state, STATE_KEY, None)
         if cache is None or request.method not in ("GET", "HEAD"):
             return
-        key = await cache.key_for(request, policy)
+        key = await cache.key_for(request, self.policy)
         if key is None:
             return
         body = await cache.get(key)
-        CACHE_REQUESTS.labels(cache=name, result="miss" if body is None else "hit").inc()
+        result = "miss" if body is None else "hit"
+        CACHE_REQUESTS.labels(cache=self.policy.name, result=result).inc()
         request.scope.setdefault("state", {})[STATE_KEY] = CacheState(
-            policy=policy, key=key, hit=body is not None
+            policy=self.policy, key=key, hit=body is not None
         )
         if body is not None:
             raise CacheHit(body)
 
-    return Depends(lookup)
+
+def cache_policy_of(depends: object) -> CachePolicy | None:
+    """The policy of a ``cached(...)`` dependency, or None for any other dependency."""
+    lookup = getattr(depends, "dependency", None)
+    return lookup.policy if isinstance(lookup, _Lookup) else None
 
 
 async def _serve_hit(request: Request, exc: Exception) -> Response:

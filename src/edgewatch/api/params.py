@@ -6,16 +6,20 @@ converted to UTC) are 422 problems here instead of 500s deep in a query.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import BeforeValidator
 
 from edgewatch.api.problems import invalid_query
 from edgewatch.clock import as_utc
 
-#: The largest id a BIGINT primary key can hold.
-MAX_ID = 2**63 - 1
+#: The largest id an INTEGER primary key can hold (every Edgewatch table's ``id``); a larger
+#: one would be a database error, not a 404.
+MAX_ID = 2**31 - 1
+_BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 # No NUL: PostgreSQL text cannot contain it and psycopg refuses to send it.
 _PRINTABLE = r"^[^\x00]*$"
 
@@ -23,6 +27,18 @@ _PRINTABLE = r"^[^\x00]*$"
 def text_filter(*, max_length: int, description: str) -> Any:
     """A free-text filter parameter: bounded length, no NUL characters."""
     return Query(min_length=1, max_length=max_length, pattern=_PRINTABLE, description=description)
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic would read a bare number as seconds since 1970; the documented format is ISO 8601,
+    # and "to=0.5" is far likelier a mistake than a time in January 1970.
+    if isinstance(value, int | float) or (isinstance(value, str) and _BARE_NUMBER.fullmatch(value)):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-01-31T12:00:00Z")
+    return value
+
+
+#: A time given as ISO 8601 text (naive means UTC), never as a bare number.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 
 def id_query(description: str) -> Any:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgewatch.api.params import IsoDateTime
 from edgewatch.backtest.records import BacktestConfig
 from edgewatch.backtest.service import config_from_json
 from edgewatch.models.backtest import BacktestEquity, BacktestRun, BacktestTrade
@@ -41,8 +42,8 @@ class BacktestCreate(BaseModel):
 
     strategy: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")
     params: dict[str, Any] = Field(default_factory=dict)
-    start: datetime | None = None
-    end: datetime | None = None
+    start: IsoDateTime | None = None
+    end: IsoDateTime | None = None
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     settings: BacktestSettings = Field(default_factory=BacktestSettings)
 

@@ -18,7 +18,7 @@ from edgewatch.api.pagination import (
     encode_cursor,
     split_page,
 )
-from edgewatch.api.params import MAX_ID, ordered_window, text_filter, utc_param
+from edgewatch.api.params import MAX_ID, IsoDateTime, ordered_window, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
 from edgewatch.clock import utcnow
 from edgewatch.errors import NotFound
@@ -96,11 +96,11 @@ def list_ticks(
     session: ReadSessionDep,
     market_id: MarketId,
     start: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(alias="from", description="Inclusive start (ISO 8601; naive means UTC)."),
     ] = None,
     end: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(alias="to", description="Exclusive end (ISO 8601; naive means UTC)."),
     ] = None,
     order: Annotated[Literal["asc", "desc"], Query(description="Time order.")] = "asc",

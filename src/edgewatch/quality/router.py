@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
-from edgewatch.api.params import id_query, text_filter, utc_param
+from edgewatch.api.params import IsoDateTime, id_query, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
 from edgewatch.quality import repository
 from edgewatch.quality.schemas import FindingKind, FindingOut
@@ -29,7 +28,7 @@ def list_findings(
     market_id: Annotated[int | None, id_query("Only findings in this market.")] = None,
     kind: Annotated[FindingKind | None, Query(description="Only this kind of problem.")] = None,
     since: Annotated[
-        datetime | None,
+        IsoDateTime | None,
         Query(description="Only findings whose episode ended at or after this (ISO 8601)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

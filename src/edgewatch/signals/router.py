@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.cache import cached
 from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
-from edgewatch.api.params import id_query, ordered_window, text_filter, utc_param
+from edgewatch.api.params import IsoDateTime, id_query, ordered_window, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
 from edgewatch.signals import repository
 from edgewatch.signals.schemas import SignalOut
@@ -38,10 +37,10 @@ def list_signals(
         Query(allow_inf_nan=False, description="Minimum edge in dollars per contract."),
     ] = None,
     since: Annotated[
-        datetime | None, Query(description="Inclusive lower bound on signal_ts (ISO 8601).")
+        IsoDateTime | None, Query(description="Inclusive lower bound on signal_ts (ISO 8601).")
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Exclusive upper bound on signal_ts (ISO 8601).")
+        IsoDateTime | None, Query(description="Exclusive upper bound on signal_ts (ISO 8601).")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: CursorParam = None,

@@ -16,7 +16,7 @@ from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.cache import cached
 from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
-from edgewatch.api.params import text_filter, utc_param
+from edgewatch.api.params import IsoDateTime, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
 from edgewatch.errors import NotFound
 from edgewatch.signals import scoring
@@ -26,7 +26,7 @@ from edgewatch.strategies.registry import strategy_names
 router = APIRouter(prefix=API_V1_PREFIX, tags=["signals"])
 
 SinceParam = Annotated[
-    datetime | None, Query(description="Only signals with signal_ts at or after (ISO 8601).")
+    IsoDateTime | None, Query(description="Only signals with signal_ts at or after (ISO 8601).")
 ]
 
 
