@@ -311,3 +311,20 @@ def test_redis_down_serves_uncached_responses(
 
     assert [r.status_code for r in responses] == [200, 200]
     assert all("x-cache" not in r.headers for r in responses)
+
+
+def test_reviewing_a_link_refreshes_the_cached_market_detail(client: Any, seed: Any) -> None:
+    a, b = (
+        seed.market("Rain in Paris", venue="kalshi"),
+        seed.market("Paris rain", venue="polymarket"),
+    )
+    link = seed.link(a, b, status="proposed")
+    path = f"/api/v1/markets/{a.id}"
+    client.get(path)
+    assert client.get(path).headers["x-cache"] == "hit"
+
+    assert client.post(f"/api/v1/links/{link.id}/confirm").status_code == 200
+
+    refreshed = client.get(path)
+    assert refreshed.headers["x-cache"] == "miss"
+    assert [item["status"] for item in refreshed.json()["links"]] == ["confirmed"]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query
 
+from edgewatch import data_versions
 from edgewatch.accounts.principal import CurrentUserDep
 from edgewatch.api import API_V1_PREFIX
-from edgewatch.api.deps import SessionDep
+from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import MAX_ID, text_filter
 from edgewatch.api.problems import problem_responses
@@ -79,9 +80,17 @@ def get_link(session: SessionDep, link_id: LinkId) -> LinkDetailOut:
     summary="Confirm a link (it may then produce arbitrage signals)",
     responses=problem_responses(404, 422),
 )
-def confirm_link(session: SessionDep, reviewer: ReviewerDep, link_id: LinkId) -> LinkDetailOut:
+def confirm_link(
+    session: SessionDep,
+    settings: SettingsDep,
+    reviewer: ReviewerDep,
+    link_id: LinkId,
+    after_commit: BackgroundTasks,
+) -> LinkDetailOut:
     """Mark the link confirmed and audit it; confirming a confirmed link changes nothing."""
     links.confirm(session, link_id, reviewer=reviewer)
+    # A market's cached detail lists its links; background tasks run after the commit.
+    after_commit.add_task(data_versions.bump, settings, ("markets",))
     return LinkDetailOut.from_detail(links.link_detail(session, link_id))
 
 
@@ -92,10 +101,13 @@ def confirm_link(session: SessionDep, reviewer: ReviewerDep, link_id: LinkId) ->
 )
 def reject_link(
     session: SessionDep,
+    settings: SettingsDep,
     reviewer: ReviewerDep,
     link_id: LinkId,
+    after_commit: BackgroundTasks,
     body: Annotated[RejectBody | None, Body()] = None,
 ) -> LinkDetailOut:
     """Mark the link rejected and audit it with the reason; the matcher never re-proposes it."""
     links.reject(session, link_id, reviewer=reviewer, reason=body.reason if body else None)
+    after_commit.add_task(data_versions.bump, settings, ("markets",))
     return LinkDetailOut.from_detail(links.link_detail(session, link_id))

@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from sqlalchemy import Engine
 
+from edgewatch import data_versions
 from edgewatch.clock import parse_timestamp
 from edgewatch.config import load_settings
 from edgewatch.db.connect import open_migrated_engine
@@ -97,6 +98,8 @@ def import_command(
         _fail(exc.message)
     finally:
         engine.dispose()
+    # Committed: cached API answers over markets and ticks must not outlive the old data.
+    data_versions.bump(load_settings(), ("markets", "ticks"))
     typer.echo(summary.line())
 
 
