@@ -275,7 +275,8 @@ class Settings(BaseSettings):
     def _alert_channels_are_complete(self) -> Settings:
         if (self.alert_telegram_bot_token is None) != (self.alert_telegram_chat_id is None):
             raise ValueError(
-                "EDGEWATCH_ALERT_TELEGRAM_BOT_TOKEN and EDGEWATCH_ALERT_TELEGRAM_CHAT_ID go together"
+                "EDGEWATCH_ALERT_TELEGRAM_BOT_TOKEN and EDGEWATCH_ALERT_TELEGRAM_CHAT_ID "
+                "go together"
             )
         if self.alert_smtp_host and not (self.alert_email_from and self.alert_email_to):
             raise ValueError(

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from alert_servers import http_receiver, smtp_server
 
+from alert_servers import http_receiver, smtp_server
 from edgewatch.config import Settings
 
 __all__ = ["http_receiver", "smtp_server"]

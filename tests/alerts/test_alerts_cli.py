@@ -9,9 +9,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from alert_servers import HttpReceiver, SmtpServer
 from sqlalchemy.orm import Session, sessionmaker
 
+from alert_servers import HttpReceiver, SmtpServer
 from edgewatch.alerts.service import evaluate_and_notify
 from edgewatch.clock import utcnow
 from edgewatch.config import Settings

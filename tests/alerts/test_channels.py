@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from alert_servers import HttpReceiver, SmtpServer
 from pydantic import SecretStr
 
+from alert_servers import HttpReceiver, SmtpServer
 from edgewatch.alerts.channels import Notification, channel, configured_channels
 from edgewatch.config import Settings
 from edgewatch.errors import ConfigError, NotificationFailed

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from alert_servers import HttpReceiver
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from alert_servers import HttpReceiver
 from edgewatch.alerts import service
 from edgewatch.alerts.rules import HttpWindow
 from edgewatch.alerts.service import EvaluationResult, database_unreachable, evaluate_and_notify

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from alert_servers import HttpReceiver
 from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from alert_servers import HttpReceiver
 from edgewatch.alerts import service
 from edgewatch.alerts.rules import HttpWindow
 from edgewatch.clock import utcnow

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 import redis
-from liveserver import free_port
 
 from edgewatch.api.app import create_app
 from edgewatch.config import Settings
 from edgewatch.observability.metrics import REGISTRY
+from liveserver import free_port
 
 
 class RedisServer:

@@ -14,7 +14,6 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from venue_server import Answer, ScriptedServer
 
 from edgewatch.errors import ConfigError, NotFound, VenueUnavailable
 from edgewatch.venues.base import MarketRecord, TickRecord, Venue
@@ -30,6 +29,7 @@ from edgewatch.venues.resilience import (
     TokenBucket,
     circuit_states,
 )
+from venue_server import Answer, ScriptedServer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "venues"
 API = "/trade-api/v2"

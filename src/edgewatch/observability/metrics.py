@@ -16,9 +16,10 @@
 - ``edgewatch_venue_circuit_open{venue}`` — 1 while a venue's circuit breaker is open or half-open.
 - ``edgewatch_db_query_duration_seconds{operation}`` — statement latency seen by the application.
 - ``edgewatch_db_slow_queries_total`` — statements that took over a second.
-- ``edgewatch_db_errors_total{kind}`` — database errors (``connection`` lost/refused, ``statement``).
-- ``edgewatch_db_pool_connections{database,state}`` and ``edgewatch_table_size_bytes{database,table}``
-  — read at scrape time by the collector in ``db/instrumentation.py``.
+- ``edgewatch_db_errors_total{kind}`` — database errors (``connection``, ``statement``).
+- ``edgewatch_db_pool_connections{database,state}`` and
+  ``edgewatch_table_size_bytes{database,table}`` — read at scrape time by the collector in
+  ``db/instrumentation.py``.
 - ``edgewatch_queue_depth{queue}`` — Celery tasks waiting in Redis, per queue.
 - ``edgewatch_task_retries_total{task}`` — Celery tasks retried after a temporary error.
 - ``edgewatch_rate_limited_total{route}`` — requests refused by the rate limiter (429).

@@ -8,7 +8,6 @@ from pathlib import Path
 from replay_support import KALSHI_API, fixture_body, record, small_sim_settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from venue_server import Answer, ScriptedServer
 
 from edgewatch.config import load_settings
 from edgewatch.db.session import session_scope
@@ -18,6 +17,7 @@ from edgewatch.ticks.ingest import ingest_window
 from edgewatch.venues.replay.reader import read_recording
 from edgewatch.venues.replay.venue import ReplayVenue
 from edgewatch.venues.sim.venue import SimVenue
+from venue_server import Answer, ScriptedServer
 
 Row = tuple[str, str, object, float | None, float | None, float | None, float | None]
 

@@ -20,7 +20,6 @@ from replay_support import (
     small_sim_settings,
 )
 from typer.testing import CliRunner
-from venue_server import Answer, ScriptedServer
 
 from edgewatch.config import load_settings
 from edgewatch.errors import ConfigError, InvalidInput
@@ -43,6 +42,7 @@ from edgewatch.venues.replay.reader import read_recording
 from edgewatch.venues.replay.record import record_venue
 from edgewatch.venues.replay.venue import ReplayVenue
 from edgewatch.venues.resilience import Frame
+from venue_server import Answer, ScriptedServer
 
 runner = CliRunner()
 

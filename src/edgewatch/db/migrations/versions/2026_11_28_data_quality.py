@@ -122,7 +122,10 @@ def _upgrade_rollups_and_quality() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_findings")),
         sa.UniqueConstraint(
-            "market_id", "kind", "start_ts", name=op.f("uq_quality_findings_market_id_kind_start_ts")
+            "market_id",
+            "kind",
+            "start_ts",
+            name=op.f("uq_quality_findings_market_id_kind_start_ts"),
         ),
     )
     with op.batch_alter_table("quality_findings", schema=None) as batch_op:
