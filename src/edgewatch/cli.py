@@ -35,8 +35,8 @@ from edgewatch.jobs.cli import scheduler_command, worker_command
 from edgewatch.markets.cli import app as links_app
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import configure_logging
-from edgewatch.quality.cli import app as quality_app
 from edgewatch.paper.cli import app as paper_app
+from edgewatch.quality.cli import app as quality_app
 from edgewatch.retention.cli import app as retention_app
 from edgewatch.signals.scoring import signals_report
 from edgewatch.smoke.cli import smoke_command
