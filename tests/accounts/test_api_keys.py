@@ -142,3 +142,27 @@ def test_users_see_and_revoke_only_their_own_keys(client_as: ClientAs, problem: 
     assert alices["id"] not in [key["id"] for key in bob.get("/api/v1/me/keys").json()]
     problem(bob.delete(f"/api/v1/me/keys/{alices['id']}"), status=404, code="not-found")
     assert alice.delete(f"/api/v1/me/keys/{alices['id']}").status_code == 204
+
+
+def test_a_key_cannot_mint_a_key_wider_than_itself(
+    client_as: ClientAs, app: Any, problem: Any
+) -> None:
+    from .conftest import TestClient
+
+    narrow = client_as("analyst").post(
+        "/api/v1/me/keys", json={"name": "narrow", "scopes": ["account", "read"]}
+    )
+    keyed = TestClient(app, headers={"X-API-Key": narrow.json()["key"]})
+
+    wider = keyed.post("/api/v1/me/keys", json={"name": "x", "scopes": ["backtests:run"]})
+    same = keyed.post("/api/v1/me/keys", json={"name": "y", "scopes": ["read"]})
+
+    assert "wider than itself" in problem(wider, status=403, code="permission-denied")["detail"]
+    assert same.status_code == 201
+
+
+def test_a_password_cannot_be_set_with_an_api_key(client_as: ClientAs, problem: Any) -> None:
+    response = client_as("viewer").put(
+        "/api/v1/me/password", json={"new_password": "a brand new long password"}
+    )
+    problem(response, status=403, code="permission-denied")

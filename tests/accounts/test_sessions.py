@@ -210,3 +210,30 @@ def test_sessions_ended_over_30_days_ago_are_deleted_at_the_next_sign_in(
     session.expire_all()
     assert session.get(UserSession, old_id) is None
     assert len(session.scalars(select(UserSession)).all()) == 1
+
+
+def test_changing_the_password_ends_the_other_sessions_but_not_this_one(
+    browser: Browser, make_user: Any, problem: Any
+) -> None:
+    make_user("ada@example.com")
+    laptop, phone = browser(), browser()
+    me = sign_in(laptop, "ada@example.com")
+    sign_in(phone, "ada@example.com")
+    csrf = {"X-CSRF-Token": me["csrf_token"]}
+
+    wrong = laptop.put(
+        "/api/v1/me/password",
+        json={"current_password": "nope", "new_password": "another long password"},
+        headers=csrf,
+    )
+    changed = laptop.put(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "another long password"},
+        headers=csrf,
+    )
+
+    problem(wrong, status=422, code="invalid-input")
+    assert changed.status_code == 204
+    assert laptop.get("/api/v1/me").status_code == 200
+    assert phone.get("/api/v1/me").status_code == 401
+    assert sign_in(browser(), "ada@example.com", "another long password")

@@ -40,8 +40,11 @@ def _new_prefix() -> str:
     return KEY_TAG + "".join(secrets.choice(_ALPHABET) for _ in range(PREFIX_LENGTH - len(KEY_TAG)))
 
 
-def validate_scopes(requested: Iterable[str], *, role: str) -> list[str]:
-    """The requested scopes, de-duplicated and sorted; refused when unknown or beyond ``role``."""
+def validate_scopes(
+    requested: Iterable[str], *, role: str, ceiling: frozenset[str] | None = None
+) -> list[str]:
+    """The requested scopes, de-duplicated and sorted; refused when unknown, beyond ``role`` or
+    beyond ``ceiling`` (the scopes of the key making the request)."""
     wanted = set(requested)
     if not wanted:
         raise InvalidInput("an API key needs at least one scope")
@@ -56,6 +59,11 @@ def validate_scopes(requested: Iterable[str], *, role: str) -> list[str]:
             f"a {role} cannot give a key the scope(s) {', '.join(beyond)}; "
             f"allowed: {', '.join(sorted(scopes_of_role(role)))}"
         )
+    if ceiling is not None and not wanted <= ceiling:
+        raise PermissionDenied(
+            f"a key cannot make a key wider than itself: {', '.join(sorted(wanted - ceiling))} "
+            "is beyond the scopes of the key used"
+        )
     return sorted(wanted)
 
 
@@ -67,6 +75,7 @@ def create(
     scopes: Iterable[str],
     expires_at: datetime | None,
     now: datetime,
+    ceiling: frozenset[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """Make a key for ``user``; returns the row and the key itself, which is never stored."""
     clean_name = name.strip()
@@ -74,7 +83,7 @@ def create(
         raise InvalidInput("a key name must be 1 to 100 characters")
     if expires_at is not None and expires_at <= now:
         raise InvalidInput("expires_at must be in the future")
-    granted = validate_scopes(scopes, role=user.role)
+    granted = validate_scopes(scopes, role=user.role, ceiling=ceiling)
     count = session.scalar(select(func.count()).where(ApiKey.user_id == user.id)) or 0
     if count >= MAX_KEYS_PER_USER:
         raise Conflict(f"you already have {MAX_KEYS_PER_USER} keys; delete unused ones first")

@@ -30,7 +30,7 @@ from edgewatch.api.params import MAX_ID
 from edgewatch.api.problems import problem_responses
 from edgewatch.audit import service as audit
 from edgewatch.clock import utcnow
-from edgewatch.errors import InvalidInput, NotAuthenticated, NotFound
+from edgewatch.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from edgewatch.models import User, UserConsent, UserSession
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/me", tags=["account"])
@@ -74,13 +74,22 @@ def me(principal: CurrentUserDep, session: SessionDep) -> MeOut:
 def change_password(
     principal: CurrentUserDep, session: SessionDep, body: PasswordChange
 ) -> Response:
+    """Only from a signed-in session: an API key must not be able to turn itself into a browser
+    sign-in (for an SSO user without a password, it would otherwise set one)."""
+    if principal.via != "session":
+        raise PermissionDenied("change your password from a signed-in session, not with an API key")
     user = _user(session, principal)
     if user.password_hash is not None and not passwords.verify(
         user.password_hash, body.current_password or ""
     ):
         raise InvalidInput("current_password is wrong")
     users.set_password(
-        session, user, password=body.new_password, actor=principal.actor, now=utcnow()
+        session,
+        user,
+        password=body.new_password,
+        actor=principal.actor,
+        now=utcnow(),
+        keep_session_id=principal.session_id,
     )
     return Response(status_code=204)
 
@@ -99,7 +108,8 @@ def list_keys(principal: CurrentUserDep, session: SessionDep) -> list[KeyOut]:
     responses=problem_responses(401, 403, 409, 422),
 )
 def create_key(principal: CurrentUserDep, session: SessionDep, body: KeyCreate) -> KeyCreated:
-    """Scopes must be within your role; the answer's ``key`` is the only time it is shown."""
+    """Scopes must be within your role — and, when the request itself uses an API key, within
+    that key's scopes, so a key cannot mint a wider one. ``key`` is shown only in this answer."""
     user = _user(session, principal)
     key, secret = api_keys.create(
         session,
@@ -108,6 +118,7 @@ def create_key(principal: CurrentUserDep, session: SessionDep, body: KeyCreate) 
         scopes=body.scopes,
         expires_at=body.expires_at,
         now=utcnow(),
+        ceiling=principal.scopes if principal.via == "api_key" else None,
     )
     audit.append(
         session,

@@ -145,11 +145,17 @@ def purge_ended(session: Session, *, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def revoke_all(session: Session, user_id: int, *, now: datetime) -> None:
-    """End every session of a user (disabled, erased, password changed)."""
+def revoke_all(
+    session: Session, user_id: int, *, now: datetime, keep_session_id: int | None = None
+) -> None:
+    """End every session of a user (disabled, erased, password changed), but ``keep_session_id``."""
     session.execute(
         update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.id != (keep_session_id or 0),
+        )
         .values(revoked_at=now)
     )
 

@@ -127,10 +127,19 @@ def sign_in_with_password(session: Session, *, email: str, password: str) -> Use
     return user
 
 
-def set_password(session: Session, user: User, *, password: str, actor: str, now: datetime) -> None:
-    """Replace the password and end every session of the user (they may have been stolen)."""
+def set_password(
+    session: Session,
+    user: User,
+    *,
+    password: str,
+    actor: str,
+    now: datetime,
+    keep_session_id: int | None = None,
+) -> None:
+    """Replace the password and end the user's sessions (they may have been stolen), except
+    ``keep_session_id`` — the session making the change."""
     user.password_hash = passwords.hash_password(password)
-    sessions.revoke_all(session, user.id, now=now)
+    sessions.revoke_all(session, user.id, now=now, keep_session_id=keep_session_id)
     audit.append(
         session,
         actor=actor,
