@@ -212,3 +212,38 @@ def test_a_body_under_the_limit_reaches_the_route(small_body_client: Any) -> Non
     response = small_body_client.post("/api/v1/backtests", json={"strategy": "nope"})
 
     assert response.status_code == 422
+
+
+# Input the database would choke on ---------------------------------------------------------------
+
+
+def test_nul_characters_in_body_text_are_a_422_not_a_500(
+    client: Any, seed: Any, problem: Any
+) -> None:
+    a, b = seed.market("A", venue="kalshi"), seed.market("B", venue="polymarket")
+    link = seed.link(a, b, status="proposed")
+
+    response = client.post(f"/api/v1/links/{link.id}/reject", json={"reason": "bad\u0000reason"})
+
+    problem(response, status=422, code="validation-error")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/markets/2147483648",
+        "/api/v1/links/9223372036854775806",
+        "/api/v1/backtests/2147483648",
+        "/api/v1/signals?market_id=2147483648",
+    ],
+)
+def test_ids_beyond_the_integer_keys_are_a_422(client: Any, problem: Any, path: str) -> None:
+    problem(client.get(path), status=422, code="validation-error")
+
+
+@pytest.mark.parametrize(
+    "query", ["/api/v1/signals?until=0.5", "/api/v1/markets/1/ticks?from=1700000000"]
+)
+def test_times_must_be_iso_8601_not_bare_numbers(client: Any, problem: Any, query: str) -> None:
+    body = problem(client.get(query), status=422, code="validation-error")
+    assert "ISO 8601" in body["errors"][0]["msg"]

@@ -20,13 +20,14 @@ from edgewatch.clock import as_utc
 #: one would be a database error, not a 404.
 MAX_ID = 2**31 - 1
 _BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
-# No NUL: PostgreSQL text cannot contain it and psycopg refuses to send it.
-_PRINTABLE = r"^[^\x00]*$"
+#: No NUL: PostgreSQL text cannot contain it and psycopg refuses to send it. Use it on every
+#: free-text field of a request body too (``Field(pattern=NO_NUL)``).
+NO_NUL = r"^[^\x00]*$"
 
 
 def text_filter(*, max_length: int, description: str) -> Any:
     """A free-text filter parameter: bounded length, no NUL characters."""
-    return Query(min_length=1, max_length=max_length, pattern=_PRINTABLE, description=description)
+    return Query(min_length=1, max_length=max_length, pattern=NO_NUL, description=description)
 
 
 def _iso_8601_only(value: object) -> object:

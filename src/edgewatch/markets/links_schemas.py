@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from edgewatch.api.params import NO_NUL
 from edgewatch.markets.links import MAX_REASON_LENGTH, LinkDetail, LinkRow
 from edgewatch.markets.repository import MarketQuote
 from edgewatch.models import Market, MarketLink
@@ -128,7 +129,7 @@ class LinkDetailOut(BaseModel):
 
 
 class RejectBody(BaseModel):
-    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH, pattern=NO_NUL)
 
 
 def _link_fields(link: MarketLink) -> dict[str, object]:

@@ -34,7 +34,9 @@ def list_signals(
     min_confidence: Annotated[float | None, Query(ge=0, le=1, allow_inf_nan=False)] = None,
     min_edge: Annotated[
         float | None,
-        Query(allow_inf_nan=False, description="Minimum edge in dollars per contract."),
+        Query(
+            ge=-1, le=1, allow_inf_nan=False, description="Minimum edge in dollars per contract."
+        ),
     ] = None,
     since: Annotated[
         IsoDateTime | None, Query(description="Inclusive lower bound on signal_ts (ISO 8601).")
