@@ -8,6 +8,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
 from edgewatch.db.engine import create_db_engine
+from edgewatch.db.instrumentation import watch_storage
 from edgewatch.observability.metrics import REGISTRY
 
 
@@ -19,6 +20,7 @@ def _sample(name: str, **labels: str) -> float:
 @pytest.mark.both_backends
 def test_statements_are_timed_and_the_pool_and_tables_reported(engine: Engine) -> None:
     before = _sample("edgewatch_db_query_duration_seconds_count", operation="select")
+    watch_storage(engine)
     with engine.connect() as connection:
         connection.execute(text("SELECT count(*) FROM markets")).scalar()
         exposition = generate_latest(REGISTRY).decode()
@@ -30,7 +32,14 @@ def test_statements_are_timed_and_the_pool_and_tables_reported(engine: Engine) -
         else:
             sample = f'edgewatch_table_size_bytes{{database="{database}",table="(all)"}}'
             assert sample in exposition
+    watch_storage(engine, watch=False)
     assert _sample("edgewatch_db_query_duration_seconds_count", operation="select") > before
+
+
+def test_disposed_short_lived_engines_are_never_queried_by_a_scrape(engine: Engine) -> None:
+    database = engine.url.database or "default"
+    generate_latest(REGISTRY)
+    assert _sample("edgewatch_table_size_bytes", database=database, table="odds_ticks") == 0
 
 
 def test_connection_errors_are_counted() -> None:

@@ -33,6 +33,7 @@ from edgewatch.config import Settings, get_settings
 from edgewatch.dashboard.router import router as dashboard_router
 from edgewatch.db import migrate, replica
 from edgewatch.db.engine import create_db_engine
+from edgewatch.db.instrumentation import watch_storage
 from edgewatch.db.session import make_session_factory
 from edgewatch.jobs.router import router as jobs_router
 from edgewatch.markets.links_router import router as links_router
@@ -74,6 +75,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     url = settings.resolved_database_url
     engine = create_db_engine(url)
     read_engine = replica.create_read_engine(settings)
+    watch_storage(engine)
     try:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
@@ -95,6 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             if scheduler is not None:
                 await to_thread.run_sync(scheduler.stop)
     finally:
+        watch_storage(engine, watch=False)
         engine.dispose()
         if read_engine is not None:
             read_engine.dispose()

@@ -2,10 +2,12 @@
 
 Installed on every engine by ``create_db_engine``, so the API, pipelines and workers all report the
 same way. Query timing hangs off SQLAlchemy's cursor events (one ``perf_counter`` pair per
-statement, cheap next to the round trip); pool use and table sizes are read when Prometheus
-scrapes, by a collector, so they cost nothing between scrapes. Table sizes come from a catalog
-query on PostgreSQL (the file size on SQLite), cached for a minute because a scrape must not load
-the database it is watching.
+statement, cheap next to the round trip); pool use is read when Prometheus scrapes, by a
+collector, so it costs nothing between scrapes. Table sizes need a query, so they are read only
+for engines a long-running process registers with ``watch_storage`` (the API's, for as long as it
+serves): a scrape must never open a connection on a short-lived engine that was disposed (a CLI's,
+a migration's). They come from a catalog query on PostgreSQL (the file size on SQLite), cached
+for a minute because a scrape must not load the database it is watching.
 """
 
 from __future__ import annotations
@@ -71,12 +73,20 @@ class _EngineCollector(Collector):
 
     def __init__(self) -> None:
         self._engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+        self._storage: weakref.WeakSet[Engine] = weakref.WeakSet()
         self._sizes: dict[str, tuple[float, dict[str, int]]] = {}
         self._lock = threading.Lock()
 
     def track(self, engine: Engine) -> None:
         with self._lock:
             self._engines.add(engine)
+
+    def watch_storage(self, engine: Engine, *, watch: bool) -> None:
+        with self._lock:
+            if watch:
+                self._storage.add(engine)
+            else:
+                self._storage.discard(engine)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         pool = GaugeMetricFamily(
@@ -91,6 +101,7 @@ class _EngineCollector(Collector):
         )
         with self._lock:
             engines = list(self._engines)
+            storage = list(self._storage)
         for engine in engines:
             name = engine.url.database or "default"
             if isinstance(engine.pool, QueuePool):
@@ -99,6 +110,8 @@ class _EngineCollector(Collector):
                 pool.add_metric([name, "idle"], engine.pool.checkedin())
                 pool.add_metric([name, "overflow"], max(engine.pool.overflow(), 0))
                 pool.add_metric([name, "limit"], engine.pool.size() + engine.pool._max_overflow)
+        for engine in storage:
+            name = engine.url.database or "default"
             for table, size in self._table_sizes(engine).items():
                 sizes.add_metric([name, table], size)
         yield pool
@@ -137,3 +150,8 @@ def instrument(engine: Engine) -> None:
     event.listen(engine, "after_cursor_execute", _after)
     event.listen(engine, "handle_error", _error)
     _COLLECTOR.track(engine)
+
+
+def watch_storage(engine: Engine, *, watch: bool = True) -> None:
+    """Report ``engine``'s table sizes on /metrics (``watch=False`` stops it before disposal)."""
+    _COLLECTOR.watch_storage(engine, watch=watch)
