@@ -35,10 +35,11 @@ def test_api_and_dashboard_serve_what_the_pipelines_wrote(
         ticks = client.get(f"/api/v1/markets/{market['id']}/ticks", params={"limit": 3}).json()
         ready = client.get("/health/ready")
         page = client.get("/").text
+        market_page = client.get(f"/markets/{market['id']}").text
 
     assert {run["pipeline"] for run in runs if run["status"] == "succeeded"}
     assert market["bid"] is not None and market["last_tick_at"] is not None
     assert len(ticks["items"]) == 3 and ticks["next_cursor"]
     assert ready.status_code == 200, ready.text
-    assert market["title"] in page
+    assert market["title"] in market_page
     assert "No signals yet" not in page

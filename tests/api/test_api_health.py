@@ -39,7 +39,16 @@ def test_ready_with_fresh_data_and_healthy_pipelines(client: TestClient, seed: A
     body = response.json()
     assert body["ready"] is True and body["status"] == "ok"
     checks = _checks(body)
-    assert list(checks) == ["database", "pipelines", "data_freshness", "venues", "models"]
+    assert list(checks) == [
+        "database",
+        "pipelines",
+        "data_freshness",
+        "data_quality",
+        "venues",
+        "redis",
+        "models",
+    ]
+    assert checks["redis"]["status"] == "ok" and not checks["redis"]["required"]
     assert all(set(check) == {"name", "status", "required", "detail"} for check in body["checks"])
     assert checks["database"]["required"]
     assert not checks["data_freshness"]["required"] and not checks["pipelines"]["required"]
