@@ -4,6 +4,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
+# Test processes: most slow tests wait on subprocesses and servers, so more workers than cores pay.
+TEST_WORKERS ?= 3
 
 .PHONY: help install demo serve test lint typecheck migrations-check unit bench clean
 
@@ -38,7 +40,7 @@ test: install  ## the whole suite: lint, types, migrations, pytest on PostgreSQL
 	eval "$$(scripts/test-services.sh start)"; \
 	trap 'scripts/test-services.sh stop' EXIT; \
 	$(RUN) python -m edgewatch.db.check_drift "$$EDGEWATCH_TEST_POSTGRES_URL"; \
-	$(RUN) pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 --cov --cov-report=term $(PYTEST_ARGS)
 
 bench: install  ## the benchmarks under bench/ (each prints its ratio to an in-run baseline)
 	@for b in bench/*.py; do echo "== $$b"; $(RUN) python $$b || exit 1; done

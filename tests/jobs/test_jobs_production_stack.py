@@ -83,7 +83,7 @@ def test_worker_scheduler_and_api_run_the_demo_pipelines(tmp_path: Path) -> None
     with postgres_database() as database_url:
         env = worker_env(
             database_url=database_url,
-            broker=redis_url(13),
+            broker=redis_url(10),
             data_dir=tmp_path / "data",
             EDGEWATCH_INGEST_INTERVAL_SECONDS="3",
             EDGEWATCH_PUBLIC_READ="true",
