@@ -19,6 +19,7 @@ from edgewatch.config import Settings
 from edgewatch.jobs.pipelines import available_pipelines
 from edgewatch.jobs.runner import run_pipeline
 from edgewatch.models import OddsTick
+from edgewatch.observability.metrics import REGISTRY
 from edgewatch.retention.cli import app as retention_app
 from edgewatch.retention.service import cutoff
 from history_seed import seed_markets, seed_ticks
@@ -124,3 +125,6 @@ def test_retention_pipeline_runs_and_records_what_it_moved(
     assert (run.rows_in, run.rows_stored) == (stored, stored)
     assert run.details["ticks_deleted"] == stored
     assert _count(session_factory) == 0
+    archived = run.details["archive_bytes"]["ticks"]
+    assert archived > 0
+    assert REGISTRY.get_sample_value("edgewatch_archive_size_bytes", {"kind": "ticks"}) == archived

@@ -15,6 +15,7 @@ from edgewatch.archive.progress import NULL_TRACKER, Tracker
 from edgewatch.archive.store import ObjectStore, open_store
 from edgewatch.config import Settings
 from edgewatch.db.session import session_scope
+from edgewatch.observability.metrics import ARCHIVE_SIZE
 
 KINDS = (ticks.KIND, backtests.KIND)
 #: Per kind, the tables its archived days hold.
@@ -31,6 +32,18 @@ def archive_location(settings: Settings) -> str:
 def store_from_settings(settings: Settings) -> ObjectStore:
     """The configured archive store (``EDGEWATCH_ARCHIVE_URL``; a local directory by default)."""
     return open_store(archive_location(settings), endpoint_url=settings.archive_endpoint_url)
+
+
+def measure_archive(store: ObjectStore) -> dict[str, int]:
+    """Bytes archived per kind, from the manifests; also set on ``edgewatch_archive_size_bytes``.
+
+    Storage growth is watched on the database (``edgewatch_table_size_bytes``) and here: what
+    retention moves out of one must show up in the other.
+    """
+    sizes = {kind: sum(m.total_bytes for m in list_manifests(store, kind)) for kind in KINDS}
+    for kind, size in sizes.items():
+        ARCHIVE_SIZE.labels(kind=kind).set(size)
+    return sizes
 
 
 def days_in(start: datetime, end: datetime) -> list[date]:

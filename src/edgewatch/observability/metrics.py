@@ -14,6 +14,7 @@
 - ``edgewatch_venue_request_duration_seconds{venue,endpoint}`` — venue API call latency.
 - ``edgewatch_venue_request_errors_total{venue,reason}`` — failed venue API calls by reason.
 - ``edgewatch_venue_circuit_open{venue}`` — 1 while a venue's circuit breaker is open or half-open.
+- ``edgewatch_archive_size_bytes{kind}`` — bytes in the archive store, set by each retention run.
 - ``edgewatch_db_query_duration_seconds{operation}`` — statement latency seen by the application.
 - ``edgewatch_db_slow_queries_total`` — statements that took over a second.
 - ``edgewatch_db_errors_total{kind}`` — database errors (``connection``, ``statement``).
@@ -216,5 +217,11 @@ DATA_QUALITY_ISSUES = Gauge(
     "edgewatch_data_quality_issues",
     "Data-quality findings whose episode ended in the last 24 hours, by venue and kind.",
     ["venue", "kind"],
+    registry=REGISTRY,
+)
+ARCHIVE_SIZE = Gauge(
+    "edgewatch_archive_size_bytes",
+    "Bytes held in the archive store per kind (ticks, backtests), set by each retention run.",
+    ["kind"],
     registry=REGISTRY,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from edgewatch.archive.service import store_from_settings
+from edgewatch.archive.service import measure_archive, store_from_settings
 from edgewatch.jobs.runner import PipelineContext, PipelineOutcome
 from edgewatch.retention.service import run_retention
 
@@ -19,13 +19,15 @@ def retention_step(session: Session, context: PipelineContext) -> PipelineOutcom
     engine = session.get_bind()
     assert isinstance(engine, Engine)
     settings = context.settings
+    store = store_from_settings(settings)
     summary = run_retention(
         engine,
-        store_from_settings(settings),
+        store,
         now=context.now,
         tick_retention_days=settings.tick_retention_days,
         backtest_retention_days=settings.backtest_retention_days,
     )
+    archived_bytes = measure_archive(store)
     return PipelineOutcome(
         rows_in=summary.ticks_archived + summary.runs_archived,
         rows_stored=summary.ticks_deleted + summary.runs_deleted,
@@ -35,5 +37,6 @@ def retention_step(session: Session, context: PipelineContext) -> PipelineOutcom
             "tick_cutoff": summary.tick_cutoff.isoformat(),
             "run_cutoff": summary.run_cutoff.isoformat(),
             "summary": summary.line(),
+            "archive_bytes": archived_bytes,
         },
     )
