@@ -86,7 +86,7 @@ def simulated_ticks(count: int, session_factory) -> pl.DataFrame:  # type: ignor
 def time_edgewatch(url: str, frame: pl.DataFrame) -> float:
     engine = create_db_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE odds_ticks"))
+        connection.execute(text("TRUNCATE odds_ticks, candles"))
     factory = make_session_factory(engine)
     started = time.perf_counter()
     with session_scope(factory) as session:
