@@ -31,6 +31,10 @@ from edgewatch.db.session import make_session_factory, session_scope
 POSTGRES_ADMIN_URL = os.environ.get("EDGEWATCH_TEST_POSTGRES_URL")
 BACKENDS = ["postgresql", "sqlite"] if POSTGRES_ADMIN_URL else ["sqlite"]
 DEFAULT_BACKEND = BACKENDS[0]
+# Tables printed by the CLI (rich) are as wide as the terminal; tests have none, and 80 columns
+# would elide cells that tests read. Set before any command module creates its console.
+os.environ.setdefault("COLUMNS", "200")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

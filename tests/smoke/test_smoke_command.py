@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from typer.testing import CliRunner
@@ -23,9 +24,13 @@ def _smoke(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.both_backends
-def test_smoke_passes_against_a_healthy_deployment(settings: Settings) -> None:
+def test_smoke_passes_against_a_healthy_deployment(
+    settings: Settings, credentials: Callable[..., dict[str, str]]
+) -> None:
+    key = credentials("viewer")["X-API-Key"]
     with live_server(create_app(settings)) as url:
-        code, output = _smoke("--url", url, "--json")
+        code, output = _smoke("--url", url, "--json", "--api-key", key)
+        refused, _ = _smoke("--url", url)
     results = json.loads(output)
     assert code == 0, output
     assert {result["name"] for result in results} >= {
@@ -36,6 +41,7 @@ def test_smoke_passes_against_a_healthy_deployment(settings: Settings) -> None:
         "metrics",
     }
     assert all(result["ok"] for result in results)
+    assert refused == 1  # without a key the reads are refused, and the report says so
 
 
 def test_smoke_reports_every_failure_when_nothing_answers() -> None:
