@@ -46,7 +46,9 @@ class Demo:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_for(self, path: str, ready: object, timeout: float = 90.0) -> httpx.Response:
+    def wait_for(self, path: str, ready: object, timeout: float = 180.0) -> httpx.Response:
+        # Generous: on a loaded CI machine start-up and the first backfill take a minute or more.
+        # One poll a second stays well inside the API's 100 requests/min rate limit.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None and self.process.poll() is None, self.output()
@@ -56,7 +58,7 @@ class Demo:
                     return response
             except httpx.TransportError:
                 pass
-            time.sleep(0.5)
+            time.sleep(1.0)
         raise AssertionError(f"{path} not ready in {timeout}s:\n{self.output()}")
 
     def stop(self, how: signal.Signals) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from edgewatch.config import Settings
 from edgewatch.observability.logging import get_logger
@@ -19,6 +19,8 @@ from edgewatch.observability.metrics import REDIS_ERRORS
 
 #: Seconds to connect or answer before a command counts as failed.
 REDIS_TIMEOUT_SECONDS = 0.5
+#: Connections per API process; commands take well under a millisecond, so 64 serve thousands/s.
+REDIS_MAX_CONNECTIONS = 64
 WARN_EVERY_SECONDS = 60.0
 
 log = get_logger(__name__)
@@ -28,12 +30,17 @@ def create_async_redis(settings: Settings) -> Redis | None:
     """A lazily connecting client for ``EDGEWATCH_REDIS_URL``, or None when it is unset."""
     if not settings.redis_url:
         return None
-    return Redis.from_url(
+    # A blocking pool: under a burst, a request waits (briefly) for a connection instead of
+    # failing open with "too many connections" and skipping its rate limit and cache lookup.
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         health_check_interval=30,
     )
+    return Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
 
 
 def redis_key(settings: Settings, *parts: str) -> str:

@@ -25,12 +25,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from edgewatch.clock import utcnow
 from edgewatch.errors import Conflict, InvalidInput, NotFound
 from edgewatch.features import FEATURE_SET_VERSION
-from edgewatch.forecasting.model import MODEL_KIND, ForecastModel, TrainingResult
+
+if TYPE_CHECKING:
+    # scikit-learn is imported only when a model is checked or loaded, not to list the registry.
+    from edgewatch.forecasting.model import ForecastModel, TrainingResult
 
 ARTIFACT = "model.pickle"
 METADATA = "metadata.json"
@@ -194,6 +197,8 @@ class ModelRegistry:
                 f"model {name} v{version} was trained on feature set "
                 f"{metadata.get('feature_set_version')}, this code computes {FEATURE_SET_VERSION}"
             )
+        from edgewatch.forecasting.model import MODEL_KIND
+
         if metadata.get("kind") != MODEL_KIND:
             raise Conflict(f"model {name} v{version} is a {metadata.get('kind')}, not {MODEL_KIND}")
         return metadata
@@ -206,6 +211,8 @@ class ModelRegistry:
         metadata = self.verify(name, resolved)
         artifact = self.root / name / resolved / str(metadata["artifact"])
         estimator = pickle.loads(artifact.read_bytes())
+        from edgewatch.forecasting.model import ForecastModel
+
         return ForecastModel(
             estimator=estimator,
             feature_names=tuple(metadata["features"]),

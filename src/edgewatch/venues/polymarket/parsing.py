@@ -97,7 +97,10 @@ def gamma_market_record(
     market = as_mapping(raw, "market")
     title = required_str(market, "question")
     token_ids = json_in_json(required(market, "clobTokenIds"), "clobTokenIds")
-    tokens = [str(token) for token in token_ids]
+    tokens = [str(token).strip() for token in token_ids]
+    if not all(tokens):
+        # The first token id becomes the market's key; an empty one would merge unrelated markets.
+        raise InvalidPayload("missing_field", "clobTokenIds holds an empty token id")
     outcomes = json_in_json(required(market, "outcomes"), "outcomes")
     if len(tokens) != 2 or len(outcomes) != 2:
         raise InvalidPayload("unsupported_outcomes", f"{len(outcomes)} outcomes, not 2")

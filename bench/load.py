@@ -1,0 +1,255 @@
+"""API load benchmark: a realistic, authenticated mix of reads against PostgreSQL + Redis.
+
+Seeds ``EDGEWATCH_LOAD_TICKS`` ticks (default 10 million) into a throwaway PostgreSQL (or the one
+in ``EDGEWATCH_DATABASE_URL``), starts a private Redis and ``edgewatch serve``, then drives the
+API open-loop (requests are sent on schedule whether or not earlier ones have answered, so a slow
+server shows up as latency instead of being hidden by a polite client):
+
+1. a steady 200 requests/s over the mix: p50/p95/p99 per route;
+2. the same rate against ``/health`` only, the in-run baseline (the cost of HTTP + the framework);
+3. a ramp of steady rates to find the highest one whose p95 stays under 100 ms with under 0.1 %
+   errors and whose achieved rate is within 5 % of the target.
+
+The load generator shares the machine with the server (two cores here), so the absolute figures
+are a floor. The last two lines are ``api_p95_ms_at_200rps=<x>`` and
+``api_max_rps_p95_under_100ms=<n>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from edgewatch.accounts import api_keys, users
+from edgewatch.db.engine import create_db_engine
+from edgewatch.db.scratch import free_port, throwaway_postgres
+from edgewatch.db.session import make_session_factory, session_scope
+from edgewatch.models import Market
+from seed import seed_database
+
+STEADY_RPS = 200
+STEADY_SECONDS = float(os.environ.get("EDGEWATCH_LOAD_SECONDS", "20"))
+RAMP = (100, 200, 300, 400, 500, 650, 800, 1000, 1250, 1500)
+RAMP_SECONDS = float(os.environ.get("EDGEWATCH_LOAD_RAMP_SECONDS", "10"))
+P95_TARGET_MS = 100.0
+MAX_ERROR_RATE = 0.001
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: int = 0
+    sent: int = 0
+    elapsed: float = 0.0
+
+    def all_ms(self) -> list[float]:
+        return [ms for values in self.latencies.values() for ms in values]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def request_mix(market_ids: list[int], newest: datetime, rng: random.Random) -> tuple[str, str]:
+    """One request of the mix: (route label, path). Weights follow what the dashboard reads."""
+    market = rng.choice(market_ids)
+    roll = rng.random()
+    if roll < 0.20:
+        return (
+            "markets list",
+            f"/api/v1/markets?limit=50&venue={rng.choice(['kalshi', 'polymarket'])}",
+        )
+    if roll < 0.35:
+        return "market detail", f"/api/v1/markets/{market}"
+    if roll < 0.55:
+        start = newest - timedelta(hours=rng.choice([1, 2, 6]))
+        return "ticks (short)", f"/api/v1/markets/{market}/ticks?from={start.isoformat()}&limit=500"
+    if roll < 0.65:
+        start = newest - timedelta(days=3)
+        return (
+            "ticks (3 days)",
+            f"/api/v1/markets/{market}/ticks?from={start.isoformat()}&limit=500",
+        )
+    if roll < 0.85:
+        return "signals", f"/api/v1/signals?limit=50&min_confidence={rng.choice([0, 0.5, 0.8])}"
+    if roll < 0.92:
+        return "links", "/api/v1/links?limit=50"
+    return "pipelines", "/api/v1/pipelines"
+
+
+async def drive(
+    base_url: str,
+    api_key: str,
+    rate: float,
+    seconds: float,
+    pick: Callable[[], tuple[str, str]],
+) -> Results:
+    results = Results()
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"X-API-Key": api_key}, timeout=10, limits=limits
+    ) as client:
+
+        async def one(route: str, path: str) -> None:
+            started = time.perf_counter()
+            try:
+                response = await client.get(path)
+                ok = response.status_code < 400
+            except httpx.HTTPError:
+                ok = False
+            results.latencies[route].append((time.perf_counter() - started) * 1000)
+            results.errors += not ok
+
+        tasks = []
+        total = int(rate * seconds)
+        begin = time.perf_counter()
+        for index in range(total):
+            delay = begin + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(*pick())))
+        await asyncio.gather(*tasks)
+        results.sent = total
+        results.elapsed = time.perf_counter() - begin
+    return results
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    configured = os.environ.get("EDGEWATCH_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def api_server(database_url: str, redis_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "EDGEWATCH_DATABASE_URL": database_url,
+        "EDGEWATCH_REDIS_URL": redis_url,
+        "EDGEWATCH_PORT": str(port),
+        "EDGEWATCH_LOG_LEVEL": "warning",
+        "EDGEWATCH_RATE_LIMIT_PER_MINUTE": "1000000",
+        "EDGEWATCH_SECRET_KEY": "load-benchmark-secret-key",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edgewatch", "serve"], env=env, stdout=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the API did not become ready")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def admin_key(database_url: str) -> tuple[str, list[int]]:
+    engine = create_db_engine(database_url)
+    now = datetime.now(UTC)
+    with session_scope(make_session_factory(engine)) as session:
+        user = users.create(session, email="load@bench.local", role="admin", actor="bench", now=now)
+        _, secret = api_keys.create(
+            session, user, name="load benchmark", scopes=["read"], expires_at=None, now=now
+        )
+        market_ids = list(session.scalars(select(Market.id)))
+    engine.dispose()
+    return secret, market_ids
+
+
+def report(title: str, results: Results) -> None:
+    print(
+        f"\n{title}: {results.sent:,} requests in {results.elapsed:.1f} s "
+        f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors"
+    )
+    print(f"  {'route':<16} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for route, values in sorted(results.latencies.items()):
+        print(
+            f"  {route:<16} {len(values):>6} {statistics.median(values):>8.1f} "
+            f"{percentile(values, 0.95):>8.1f} {percentile(values, 0.99):>8.1f}"
+        )
+
+
+def run(database_url: str, ticks: int) -> None:
+    newest = seed_database(database_url, ticks=ticks)
+    key, market_ids = admin_key(database_url)
+    rng = random.Random(17)
+    with private_redis() as redis_url, api_server(database_url, redis_url) as url:
+        mix = lambda: request_mix(market_ids, newest, rng)  # noqa: E731
+        asyncio.run(drive(url, key, 50, 5, mix))  # warm-up: connections, caches, plans
+        steady = asyncio.run(drive(url, key, STEADY_RPS, STEADY_SECONDS, mix))
+        report(f"mix at {STEADY_RPS} requests/s", steady)
+        health = asyncio.run(
+            drive(url, key, STEADY_RPS, STEADY_SECONDS, lambda: ("health", "/health"))
+        )
+        report(f"baseline: /health at {STEADY_RPS} requests/s", health)
+        best = 0
+        for rate in RAMP:
+            step = asyncio.run(drive(url, key, rate, RAMP_SECONDS, mix))
+            p95 = percentile(step.all_ms(), 0.95)
+            achieved = step.sent / step.elapsed
+            ok = p95 < P95_TARGET_MS and step.errors / step.sent < MAX_ERROR_RATE
+            ok = ok and achieved >= 0.95 * rate
+            print(
+                f"ramp {rate:>5}/s: achieved {achieved:,.0f}/s, p95 {p95:.1f} ms, "
+                f"{step.errors} errors -> {'ok' if ok else 'over'}"
+            )
+            if not ok:
+                break
+            best = rate
+    steady_p95 = percentile(steady.all_ms(), 0.95)
+    baseline_p95 = percentile(health.all_ms(), 0.95)
+    print(f"\nmix p95 / /health p95 at {STEADY_RPS}/s: {steady_p95 / baseline_p95:.2f}")
+    print(f"api_p95_ms_at_200rps={steady_p95:.1f}")
+    print(f"api_max_rps_p95_under_100ms={best}")
+
+
+def main() -> None:
+    ticks = int(os.environ.get("EDGEWATCH_LOAD_TICKS", "10000000"))
+    configured = os.environ.get("EDGEWATCH_DATABASE_URL")
+    if configured:
+        run(configured, ticks)
+        return
+    with throwaway_postgres(settings={"shared_buffers": "1GB"}) as cluster:
+        run(cluster.admin_url, ticks)
+
+
+if __name__ == "__main__":
+    main()
