@@ -36,10 +36,20 @@ def test_statements_are_timed_and_the_pool_and_tables_reported(engine: Engine) -
     assert _sample("edgewatch_db_query_duration_seconds_count", operation="select") > before
 
 
-def test_disposed_short_lived_engines_are_never_queried_by_a_scrape(engine: Engine) -> None:
+@pytest.mark.both_backends
+def test_engines_not_watched_are_never_measured_by_a_scrape(engine: Engine) -> None:
+    """Only engines registered with ``watch_storage`` (the API's) get table sizes."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
     database = engine.url.database or "default"
-    generate_latest(REGISTRY)
-    assert _sample("edgewatch_table_size_bytes", database=database, table="odds_ticks") == 0
+    measured = [
+        sample
+        for metric in REGISTRY.collect()
+        if metric.name == "edgewatch_table_size_bytes"
+        for sample in metric.samples
+        if sample.labels.get("database") == database
+    ]
+    assert measured == []
 
 
 def test_connection_errors_are_counted() -> None:
