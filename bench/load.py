@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 from sqlalchemy import select
@@ -66,6 +67,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _window(start: datetime) -> str:
+    # Encoded: the "+00:00" of an ISO time would otherwise arrive as a space (and a 422).
+    return urlencode({"from": start.isoformat(), "limit": 500})
+
+
 def request_mix(market_ids: list[int], newest: datetime, rng: random.Random) -> tuple[str, str]:
     """One request of the mix: (route label, path). Weights follow what the dashboard reads."""
     market = rng.choice(market_ids)
@@ -79,12 +85,12 @@ def request_mix(market_ids: list[int], newest: datetime, rng: random.Random) -> 
         return "market detail", f"/api/v1/markets/{market}"
     if roll < 0.55:
         start = newest - timedelta(hours=rng.choice([1, 2, 6]))
-        return "ticks (short)", f"/api/v1/markets/{market}/ticks?from={start.isoformat()}&limit=500"
+        return "ticks (short)", f"/api/v1/markets/{market}/ticks?{_window(start)}"
     if roll < 0.65:
         start = newest - timedelta(days=3)
         return (
             "ticks (3 days)",
-            f"/api/v1/markets/{market}/ticks?from={start.isoformat()}&limit=500",
+            f"/api/v1/markets/{market}/ticks?{_window(start)}",
         )
     if roll < 0.85:
         return "signals", f"/api/v1/signals?limit=50&min_confidence={rng.choice([0, 0.5, 0.8])}"

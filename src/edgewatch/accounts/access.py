@@ -27,7 +27,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from starlette.concurrency import run_in_threadpool
 
 from edgewatch.accounts import csrf
-from edgewatch.accounts.principal import Principal, resolve_principal
+from edgewatch.accounts.principal import remembered_principal, resolve_principal
 from edgewatch.accounts.sessions import SESSION_COOKIE
 from edgewatch.errors import EdgewatchError, NotAuthenticated, PermissionDenied
 from edgewatch.observability.logging import get_logger
@@ -170,7 +170,9 @@ async def authorize(
         raise EdgewatchError(f"no access rule for {request.method} {path}")
     if rule == PUBLIC:
         return
-    principal: Principal = await run_in_threadpool(resolve_principal, request)
+    principal = remembered_principal(request)
+    if principal is None:
+        principal = await run_in_threadpool(resolve_principal, request)
     request.state.principal = principal
     if rule not in principal.scopes:
         AUTH_FAILURES.labels(reason="insufficient_scope").inc()

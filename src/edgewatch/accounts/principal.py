@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewatch.accounts import api_keys, sessions
+from edgewatch.accounts.key_cache import KEYS
 from edgewatch.accounts.scopes import PUBLIC_READ_SCOPES, scopes_of_role
 from edgewatch.clock import utcnow
 from edgewatch.config import Settings
@@ -78,6 +79,15 @@ def presented_api_key(request: Request) -> str | None:
     return None
 
 
+def remembered_principal(request: Request) -> Principal | None:
+    """The principal of the request's API key if it was authenticated moments ago (no database,
+    no thread: see ``key_cache``); None means ``resolve_principal`` must decide."""
+    key = presented_api_key(request)
+    if key is None:
+        return None
+    return KEYS.get(api_keys.key_hash(key), now=utcnow())
+
+
 def resolve_principal(request: Request) -> Principal:
     """Authenticate the request (blocking: run it in a thread). Raises ``NotAuthenticated`` for a
     key that is wrong, expired or revoked; a stale session cookie just counts as no credentials.
@@ -86,21 +96,29 @@ def resolve_principal(request: Request) -> Principal:
     factory: sessionmaker[Session] = request.app.state.session_factory
     now = utcnow()
     key = presented_api_key(request)
+    if key is not None:
+        generation = KEYS.generation
+        with session_scope(factory) as session:
+            api_key, user = api_keys.authenticate(session, key, now=now)
+        principal = Principal(
+            user_id=user.id,
+            role=user.role,
+            scopes=frozenset(api_key.scopes) & scopes_of_role(user.role),
+            actor=user.pseudonym,
+            via="api_key",
+            api_key_id=api_key.id,
+        )
+        KEYS.remember(
+            api_keys.key_hash(key),
+            principal,
+            key_expires_at=api_key.expires_at,
+            generation=generation,
+        )
+        return principal
     cookie = request.cookies.get(sessions.SESSION_COOKIE)
-    if key is None and not cookie:
+    if not cookie:
         return anonymous(settings)
     with session_scope(factory) as session:
-        if key is not None:
-            api_key, user = api_keys.authenticate(session, key, now=now)
-            return Principal(
-                user_id=user.id,
-                role=user.role,
-                scopes=frozenset(api_key.scopes) & scopes_of_role(user.role),
-                actor=user.pseudonym,
-                via="api_key",
-                api_key_id=api_key.id,
-            )
-        assert cookie is not None
         found = sessions.authenticate(session, cookie, settings=settings, now=now)
         if found is None:
             return anonymous(settings)
