@@ -152,6 +152,10 @@ class Settings(BaseSettings):
     #: Send HSTS even on plain-HTTP requests (TLS ends at a proxy that forwards plain HTTP).
     hsts: bool = False
     max_body_bytes: int = Field(default=1_048_576, ge=1_024, le=1_073_741_824)
+    #: Requests one API process works on at once (and its worker threads); more wait in line.
+    max_concurrent_requests: int = Field(default=40, ge=1, le=1_000)
+    #: Seconds a request may wait in line before it is refused with a 503 (load shedding).
+    request_queue_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     # Workers and schedules (docs/operations.md, "Workers and schedules").
     #: Redis: the Celery broker and result store. Unset: pipelines run in-process only.

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from edgewatch.accounts.access import authorize, rule_for
 from edgewatch.accounts.router import install as install_accounts
 from edgewatch.api import health
+from edgewatch.api.admission import AdmissionMiddleware
 from edgewatch.api.cache import install_response_cache
 from edgewatch.api.disclaimers import router as disclaimers_router
 from edgewatch.api.middleware import RequestContextMiddleware
@@ -124,9 +125,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     install_openapi(app, access_rule=rule_for)
     # Middleware, innermost first (each add wraps the previous): the outer layers refuse cheap
-    # requests (rate limit, body size) before anything is parsed or authenticated.
+    # requests (rate limit, body size) before anything is parsed or authenticated, and a request
+    # over its rate limit never takes one of the admission slots (api/admission.py).
     install_response_cache(app, settings, app.state.redis)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AdmissionMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, settings=settings, redis=app.state.redis)
     install_cors(app, settings)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)

@@ -298,7 +298,8 @@ def readiness_of(request: Request) -> Readiness:
 
 
 @router.get("/health", summary="Liveness: the process is up")
-def health() -> Liveness:
+async def health() -> Liveness:
+    # On the event loop, not in a worker thread: liveness answers while the process is busy.
     return Liveness()
 
 

@@ -129,6 +129,21 @@ RATE_LIMITED = Counter(
     ["route"],
     registry=REGISTRY,
 )
+REQUESTS_IN_FLIGHT = Gauge(
+    "edgewatch_http_requests_in_flight",
+    "Requests being worked on by this API process (at most EDGEWATCH_MAX_CONCURRENT_REQUESTS).",
+    registry=REGISTRY,
+)
+REQUESTS_QUEUED = Gauge(
+    "edgewatch_http_requests_queued",
+    "Requests waiting for a free slot in this API process.",
+    registry=REGISTRY,
+)
+REQUESTS_SHED = Counter(
+    "edgewatch_http_requests_shed_total",
+    "Requests refused with a 503 after waiting EDGEWATCH_REQUEST_QUEUE_TIMEOUT_SECONDS in line.",
+    registry=REGISTRY,
+)
 CACHE_REQUESTS = Counter(
     "edgewatch_cache_requests_total",
     "Response-cache lookups by cached route group and result (hit or miss).",
