@@ -181,6 +181,24 @@ def test_errors_are_not_cached(client: Any) -> None:
     assert "etag" not in second.headers
 
 
+def test_the_link_list_is_cached_until_a_review_changes_it(
+    client: Any, seed: Any, settings: Settings
+) -> None:
+    a = seed.market("Will it rain?", venue="kalshi")
+    b = seed.market("Rain tomorrow?", venue="polymarket")
+    link = seed.link(a, b, status="proposed")
+
+    first = client.get("/api/v1/links")
+    second = client.get("/api/v1/links")
+    confirmed = client.post(f"/api/v1/links/{link.id}/confirm")
+    after = client.get("/api/v1/links")
+
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    assert confirmed.status_code == 200, confirmed.text
+    assert after.headers["x-cache"] == "miss"
+    assert [item["status"] for item in after.json()["items"]] == ["confirmed"]
+
+
 def test_routes_without_a_cache_policy_are_no_store(client: Any) -> None:
     response = client.get("/api/v1/pipelines")
 

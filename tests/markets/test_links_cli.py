@@ -87,3 +87,27 @@ def test_a_malformed_overrides_file_is_one_clear_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["propose", "--overrides", str(path)])
     assert result.exit_code == 2
     assert "expected 'venue:venue_market_id'" in result.output
+
+
+def test_a_review_from_the_cli_makes_cached_link_answers_stale(
+    settings: Settings, catalogue: Any
+) -> None:
+    """The API caches link and market answers under the ``markets`` data version; a review made
+    here, in another process, must move it as a review through the API does."""
+    from edgewatch import data_versions
+
+    kalshi, poly = catalogue.bitcoin_pair()
+    link = catalogue.link(kalshi, poly)
+    directory = data_versions.versions_dir(settings)
+    before = data_versions.read_file_versions(directory, ["markets"])
+
+    confirmed = runner.invoke(app, ["confirm", str(link.id), "--reviewer", "alice"])
+    after_confirm = data_versions.read_file_versions(directory, ["markets"])
+    listed = runner.invoke(app, ["list"])
+
+    assert confirmed.exit_code == 0, confirmed.output
+    assert after_confirm != before
+    assert data_versions.read_file_versions(directory, ["markets"]) == after_confirm, (
+        "a read-only command must not invalidate the cache"
+    )
+    assert listed.exit_code == 0

@@ -8,6 +8,7 @@ Kombu's Redis transport keeps a queue as Redis lists: the queue's own name for p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import redis
 
@@ -25,11 +26,17 @@ def _keys(queue: str) -> list[str]:
     return [queue if step == 0 else f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS]
 
 
+@lru_cache(maxsize=8)
+def _client(url: str, timeout: float) -> redis.Redis:
+    # One pooled client per broker: /api/v1/pipelines asks on every request, and a new connection
+    # each time cost more than the question.
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
 def queue_depths(url: str, queues: Sequence[str], *, timeout: float = 1.0) -> dict[str, int] | None:
     """Waiting tasks per queue, also set on ``edgewatch_queue_depth``; ``None`` if Redis is down."""
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     try:
-        with client.pipeline(transaction=False) as pipe:
+        with _client(url, timeout).pipeline(transaction=False) as pipe:
             for queue in queues:
                 for key in _keys(queue):
                     pipe.llen(key)
@@ -37,8 +44,6 @@ def queue_depths(url: str, queues: Sequence[str], *, timeout: float = 1.0) -> di
     except redis.RedisError as exc:
         log.warning("queue_depth_unavailable", error=str(exc))
         return None
-    finally:
-        client.close()
     steps = len(PRIORITY_STEPS)
     depths = {
         queue: int(sum(lengths[i * steps : (i + 1) * steps])) for i, queue in enumerate(queues)

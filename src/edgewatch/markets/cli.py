@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from edgewatch import data_versions
 from edgewatch.command import command_session
 from edgewatch.config import load_settings
 from edgewatch.errors import EdgewatchError
@@ -55,6 +56,14 @@ def _run(action: Callable[[Session], T]) -> T:
         _fail(exc.message)
 
 
+def _change(action: Callable[[Session], T]) -> T:
+    """``_run`` for commands that change links: once committed, the API's cached market and link
+    answers (which show links) are made stale, as a review through the API does."""
+    result = _run(action)
+    data_versions.bump(load_settings(), ("markets",))
+    return result
+
+
 @app.command("list")
 def list_command(
     status: Annotated[
@@ -90,7 +99,7 @@ def confirm_command(
 ) -> None:
     """Confirm a link: it may then produce arbitrage signals. Audited."""
     who = reviewer or _default_reviewer()
-    link = _run(lambda s: links.confirm(s, link_id, reviewer=who))
+    link = _change(lambda s: links.confirm(s, link_id, reviewer=who))
     console.print(f"link {link.id}: {link.status} ({link.relation}) by {link.reviewed_by}")
 
 
@@ -104,7 +113,7 @@ def reject_command(
 ) -> None:
     """Reject a link; the matcher never proposes it again. Audited."""
     who = reviewer or _default_reviewer()
-    link = _run(lambda s: links.reject(s, link_id, reviewer=who, reason=reason))
+    link = _change(lambda s: links.reject(s, link_id, reviewer=who, reason=reason))
     console.print(f"link {link.id}: {link.status} by {link.reviewed_by}")
 
 
@@ -139,7 +148,7 @@ def propose_command(
                 progress=advance,
             )
 
-        run = _run(act)
+        run = _change(act)
     console.print(
         f"{run.markets} open markets, {run.proposals} proposals: {run.added} new, "
         f"{run.refreshed} refreshed, {run.kept_reviewed} already reviewed, "

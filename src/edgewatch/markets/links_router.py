@@ -15,6 +15,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query
 from edgewatch import data_versions
 from edgewatch.accounts.principal import CurrentUserDep
 from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.cache import cached
 from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import MAX_ID, text_filter
@@ -35,7 +36,12 @@ def current_reviewer(principal: CurrentUserDep) -> str:
 ReviewerDep = Annotated[str, Depends(current_reviewer)]
 
 
-@router.get("", summary="List cross-venue links", responses=problem_responses(422))
+@router.get(
+    "",
+    summary="List cross-venue links",
+    responses=problem_responses(422),
+    dependencies=[cached("links", reads=("markets",), ttl_seconds=300)],
+)
 def list_links(
     session: SessionDep,
     status: Annotated[LinkStatus | None, Query(description="Only this review state.")] = None,

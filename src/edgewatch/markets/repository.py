@@ -126,7 +126,7 @@ def list_ticks(
     if after is not None:
         stmt = stmt.where(OddsTick.tick_ts < after if descending else OddsTick.tick_ts > after)
     order = OddsTick.tick_ts.desc() if descending else OddsTick.tick_ts.asc()
-    return session.execute(stmt.order_by(order).limit(limit)).all()
+    return list(session.execute(stmt.order_by(order).limit(limit)).all())
 
 
 def newest_tick_by_venue(session: Session) -> dict[str, datetime]:
@@ -213,15 +213,24 @@ def page_candles(
     end: datetime | None = None,
     after: datetime | None = None,
     descending: bool = False,
-) -> list[Candle]:
+) -> list[Row[Any]]:
     """Candles of one market and width over ``[start, end)``, paged by time like ``list_ticks``.
 
     The candle holding ``start`` is included (``start`` is rounded down to its bucket). Every
-    condition is on the ``(market_id, width_seconds, bucket_start)`` primary key.
+    condition is on the ``(market_id, width_seconds, bucket_start)`` primary key. Plain rows, not
+    ORM objects, like ``list_ticks``: a page is up to thousands of read-only candles.
     """
-    stmt = select(Candle).where(
-        Candle.market_id == market_id, Candle.width_seconds == width_seconds
-    )
+    stmt = select(
+        Candle.bucket_start,
+        Candle.open,
+        Candle.high,
+        Candle.low,
+        Candle.close,
+        Candle.bid,
+        Candle.ask,
+        Candle.volume,
+        Candle.tick_count,
+    ).where(Candle.market_id == market_id, Candle.width_seconds == width_seconds)
     if start is not None:
         floor = start.replace(second=0, microsecond=0)
         if width_seconds >= 3600:
@@ -234,4 +243,4 @@ def page_candles(
             Candle.bucket_start < after if descending else Candle.bucket_start > after
         )
     order = Candle.bucket_start.desc() if descending else Candle.bucket_start.asc()
-    return list(session.scalars(stmt.order_by(order).limit(limit)))
+    return list(session.execute(stmt.order_by(order).limit(limit)).all())
