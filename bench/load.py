@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
@@ -164,8 +165,45 @@ def private_redis() -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the server process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 300) -> None:
+        """Wait until the server has worked off every request of the previous phase.
+
+        Requests a client gave up on are still in the server's line; without this, one
+        overloaded phase would slow down the next.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                text = httpx.get(f"{self.url}/metrics", timeout=30).text
+            except httpx.HTTPError:
+                continue
+            if _gauge(text, "edgewatch_http_requests_queued") == 0 and (
+                _gauge(text, "edgewatch_http_requests_in_flight") <= 1  # this scrape
+            ):
+                return
+            time.sleep(0.5)
+        raise SystemExit("the API did not work off its backlog in time")
+
+
+def _gauge(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise SystemExit(f"{name} is not exported")
+
+
 @contextmanager
-def api_server(database_url: str, redis_url: str) -> Iterator[str]:
+def api_server(database_url: str, redis_url: str) -> Iterator[Server]:
     port = free_port()
     env = {
         **os.environ,
@@ -191,7 +229,7 @@ def api_server(database_url: str, redis_url: str) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("the API did not become ready")
             time.sleep(0.5)
-        yield url
+        yield Server(url=url, pid=process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -210,10 +248,11 @@ def admin_key(database_url: str) -> tuple[str, list[int]]:
     return secret, market_ids
 
 
-def report(title: str, results: Results) -> None:
+def report(title: str, results: Results, server_cpu: float) -> None:
     print(
         f"\n{title}: {results.sent:,} requests in {results.elapsed:.1f} s "
-        f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors"
+        f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors, "
+        f"server CPU {server_cpu:.0%} of one core"
     )
     print(f"  {'route':<16} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for route, values in sorted(results.latencies.items()):
@@ -223,29 +262,41 @@ def report(title: str, results: Results) -> None:
         )
 
 
+def phase(
+    server: Server,
+    key: str,
+    rate: float,
+    seconds: float,
+    pick: Callable[[], tuple[str, str]],
+) -> tuple[Results, float]:
+    """One steady phase from a settled server: its results and the server's CPU share."""
+    server.settle()
+    cpu_before = server.cpu_seconds()
+    results = asyncio.run(drive(server.url, key, rate, seconds, pick))
+    return results, (server.cpu_seconds() - cpu_before) / results.elapsed
+
+
 def run(database_url: str, ticks: int) -> None:
     newest = seed_database(database_url, ticks=ticks)
     key, market_ids = admin_key(database_url)
     rng = random.Random(17)
-    with private_redis() as redis_url, api_server(database_url, redis_url) as url:
+    with private_redis() as redis_url, api_server(database_url, redis_url) as server:
         mix = lambda: request_mix(market_ids, newest, rng)  # noqa: E731
-        asyncio.run(drive(url, key, 50, 5, mix))  # warm-up: connections, caches, plans
-        steady = asyncio.run(drive(url, key, STEADY_RPS, STEADY_SECONDS, mix))
-        report(f"mix at {STEADY_RPS} requests/s", steady)
-        health = asyncio.run(
-            drive(url, key, STEADY_RPS, STEADY_SECONDS, lambda: ("health", "/health"))
-        )
-        report(f"baseline: /health at {STEADY_RPS} requests/s", health)
+        phase(server, key, 50, 5, mix)  # warm-up: connections, caches, plans
+        steady, cpu = phase(server, key, STEADY_RPS, STEADY_SECONDS, mix)
+        report(f"mix at {STEADY_RPS} requests/s", steady, cpu)
+        health, cpu = phase(server, key, STEADY_RPS, STEADY_SECONDS, lambda: ("health", "/health"))
+        report(f"baseline: /health at {STEADY_RPS} requests/s", health, cpu)
         best = 0
         for rate in RAMP:
-            step = asyncio.run(drive(url, key, rate, RAMP_SECONDS, mix))
+            step, cpu = phase(server, key, rate, RAMP_SECONDS, mix)
             p95 = percentile(step.all_ms(), 0.95)
             achieved = step.sent / step.elapsed
             ok = p95 < P95_TARGET_MS and step.errors / step.sent < MAX_ERROR_RATE
             ok = ok and achieved >= 0.95 * rate
             print(
                 f"ramp {rate:>5}/s: achieved {achieved:,.0f}/s, p95 {p95:.1f} ms, "
-                f"{step.errors} errors -> {'ok' if ok else 'over'}"
+                f"{step.errors} errors, server CPU {cpu:.0%} -> {'ok' if ok else 'over'}"
             )
             if not ok:
                 break
