@@ -30,8 +30,8 @@ def free_port() -> int:
 
 
 class Demo:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.port = env, port
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log = env, port, log
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -39,12 +39,20 @@ class Demo:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "edgewatch", "demo"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        # A file, never a pipe: nothing reads a pipe while the demo runs, so once ~64 KiB of
+        # output filled it the demo's next log write blocked — the scheduler thread hung inside
+        # the first generate-signals run (one warning per high-confidence signal) and no signal
+        # was ever committed. A file also shows what the demo did when a wait fails. Both runs
+        # append to the one file.
+        with self.log.open("ab") as output:
+            output.write(f"--- edgewatch demo started at {time.strftime('%X')}\n".encode())
+            output.flush()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "edgewatch", "demo"],
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
 
     def wait_for(self, path: str, ready: object, timeout: float = 180.0) -> httpx.Response:
         # Generous: on a loaded CI machine start-up and the first backfill take a minute or more.
@@ -67,9 +75,18 @@ class Demo:
         return self.process.wait(timeout=60)
 
     def output(self) -> str:
-        if self.process is None or self.process.stdout is None or self.process.poll() is None:
-            return ""
-        return self.process.stdout.read().decode(errors="replace")[-4000:]
+        """The tail of the demo's output so far (both runs), for assertion messages."""
+        try:
+            tail = self.log.read_bytes()[-8000:].decode(errors="replace")
+        except FileNotFoundError:
+            tail = ""
+        if self.process is None:
+            state = "not started"
+        elif self.process.poll() is None:
+            state = "still running"
+        else:
+            state = f"exited with status {self.process.returncode}"
+        return f"demo {state}; the end of its output ({self.log}):\n{tail}"
 
 
 @pytest.fixture
@@ -82,11 +99,12 @@ def demo(db_url: str, backend: str, tmp_path: Path) -> Iterator[Demo]:
         EDGEWATCH_INGEST_BACKFILL_MINUTES="20",
         EDGEWATCH_SIM_EVENTS="40",
         EDGEWATCH_SIM_STEP_SECONDS="1",
-        EDGEWATCH_LOG_LEVEL="warning",
+        # Info: a failed wait then shows each pipeline run (status, rows, duration) and request.
+        EDGEWATCH_LOG_LEVEL="info",
     )
     if backend == "postgresql":
         env["EDGEWATCH_DATABASE_URL"] = db_url
-    running = Demo(env, int(env["EDGEWATCH_PORT"]))
+    running = Demo(env, int(env["EDGEWATCH_PORT"]), tmp_path / "demo-output.log")
     yield running
     if running.process is not None and running.process.poll() is None:
         running.process.kill()
