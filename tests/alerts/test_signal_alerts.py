@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
@@ -26,15 +26,26 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "DATABASE_DOWN", service.MemoryStore())
 
 
-def run(name: str, settings: Settings, engine: Engine, offset: timedelta) -> None:
+def run(name: str, settings: Settings, engine: Engine, offset: timedelta) -> datetime:
+    """Run a pipeline at now + ``offset``; returns that time."""
+    now = utcnow() + offset
     finished = run_pipeline(
-        name,
-        get_pipeline(settings, name).step,
-        settings=settings,
-        engine=engine,
-        now=utcnow() + offset,
+        name, get_pipeline(settings, name).step, settings=settings, engine=engine, now=now
     )
     assert finished.status == "succeeded", finished.error
+    return now
+
+
+def actionable(engine: Engine, *, at: datetime, min_confidence: float) -> tuple[list[int], int]:
+    """Ids of signals at ``min_confidence`` still open at ``at``, and how many had expired."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Signal.id, Signal.expires_at)
+            .where(Signal.confidence >= min_confidence)
+            .order_by(Signal.id)
+        ).all()
+    live = [row.id for row in rows if row.expires_at > at]
+    return live, len(rows) - len(live)
 
 
 def feature_observations(group: str) -> float:
@@ -55,20 +66,20 @@ def test_high_confidence_signals_reach_the_webhook_once(
         }
     )
     run("ingest-sim", configured, engine, timedelta(0))
-    run("generate-signals", configured, engine, timedelta(0))
+    generated_at = run("generate-signals", configured, engine, timedelta(0))
+    confident, expired = actionable(engine, at=generated_at, min_confidence=0.3)
     with Session(engine) as session:
-        confident = session.scalars(
-            select(Signal.id).where(Signal.confidence >= 0.3).order_by(Signal.id)
-        ).all()
         events = session.scalars(select(Alert).where(Alert.kind == "event")).all()
     assert confident, "the simulator should produce confident arbitrage signals"
-    assert sorted(int(event.labels["signal_id"]) for event in events) == list(confident)
+    assert expired, "the backfill should also store signals that had already expired"
+    # Only signals one could still act on are announced; the backfill's expired ones are not.
+    assert sorted(int(event.labels["signal_id"]) for event in events) == confident
     assert http_receiver.requests == []  # delivered by evaluate-alerts, after the commit
 
     run("evaluate-alerts", configured, engine, timedelta(seconds=1))
     run("evaluate-alerts", configured, engine, timedelta(seconds=2))
     bodies = [b for b in http_receiver.to("/hook") if b["kind"] == "event"]
-    assert sorted(int(b["alert"]["labels"]["signal_id"]) for b in bodies) == list(confident)
+    assert sorted(int(b["alert"]["labels"]["signal_id"]) for b in bodies) == confident
     first = bodies[0]["alert"]
     assert first["rule"] == "EdgewatchHighConfidenceSignal" and first["severity"] == "info"
     assert first["labels"]["strategy"] == "cross_venue_arbitrage"
@@ -86,14 +97,14 @@ def test_signals_below_the_threshold_raise_no_event(
         }
     )
     run("ingest-sim", configured, engine, timedelta(0))
-    run("generate-signals", configured, engine, timedelta(0))
+    generated_at = run("generate-signals", configured, engine, timedelta(0))
     run("evaluate-alerts", configured, engine, timedelta(seconds=1))
+    # A riskless arbitrage can be fully confident; only those reach a threshold of 1.
+    certain, _ = actionable(engine, at=generated_at, min_confidence=1.0)
     with Session(engine) as session:
         assert session.scalars(select(Signal.id)).first() is not None
-        # A riskless arbitrage can be fully confident; only those reach a threshold of 1.
-        certain = session.scalars(select(Signal.id).where(Signal.confidence >= 1.0)).all()
         events = session.scalars(select(Alert).where(Alert.kind == "event")).all()
-    assert sorted(int(event.labels["signal_id"]) for event in events) == sorted(certain)
+    assert sorted(int(event.labels["signal_id"]) for event in events) == certain
     assert len(http_receiver.requests) == len(certain)
 
 

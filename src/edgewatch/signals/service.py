@@ -154,7 +154,10 @@ def generate_signals(
             details=_audit_details(strategy, proposal),
         )
         SIGNALS_GENERATED.labels(strategy=strategy.name).inc()
-        if proposal.confidence >= high_confidence:
+        # Only a signal one can still act on is news: a backfill (the demo's first run, a catch-up
+        # after an outage) stores hundreds of historical signals that expired long ago, and
+        # paging or logging each of them would bury the live ones.
+        if proposal.confidence >= high_confidence and proposal.expires_at > until:
             HIGH_CONFIDENCE_SIGNALS.labels(strategy=strategy.name).inc()
             alert_events.raise_event(
                 session,

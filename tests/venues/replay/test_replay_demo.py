@@ -24,13 +24,14 @@ def free_port() -> int:
 
 def wait_for(
     process: subprocess.Popen[bytes],
+    log: Path,
     url: str,
     ready: Callable[[httpx.Response], bool],
     timeout: float = 90.0,
 ) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        assert process.poll() is None, output(process)
+        assert process.poll() is None, output(log)
         try:
             response = httpx.get(url, timeout=5)
             if ready(response):
@@ -39,13 +40,12 @@ def wait_for(
             pass
         time.sleep(0.5)
     process.kill()
-    raise AssertionError(f"{url} not ready in {timeout}s:\n{output(process)}")
+    raise AssertionError(f"{url} not ready in {timeout}s:\n{output(log)}")
 
 
-def output(process: subprocess.Popen[bytes]) -> str:
-    if process.stdout is None or process.poll() is None:
-        return ""
-    return process.stdout.read().decode(errors="replace")[-4000:]
+def output(log: Path) -> str:
+    """The tail of the demo's output (a file: an unread pipe would block the demo once full)."""
+    return log.read_bytes()[-4000:].decode(errors="replace") if log.exists() else ""
 
 
 def test_demo_replays_a_sim_recording_with_fresh_ticks(tmp_path: Path) -> None:
@@ -62,38 +62,42 @@ def test_demo_replays_a_sim_recording_with_fresh_ticks(tmp_path: Path) -> None:
         EDGEWATCH_LOG_LEVEL="warning",
         EDGEWATCH_SECRETS_DIR="/nonexistent-edgewatch-secrets",
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "edgewatch",
-            "demo",
-            "--source",
-            "replay",
-            "--recording",
-            str(recording),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log = tmp_path / "demo-output.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edgewatch",
+                "demo",
+                "--source",
+                "replay",
+                "--recording",
+                str(recording),
+            ],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(process, base + "/health/ready", lambda r: r.status_code == 200)
+        wait_for(process, log, base + "/health/ready", lambda r: r.status_code == 200)
         markets = wait_for(
             process,
+            log,
             base + "/api/v1/markets?limit=500",
             lambda r: r.status_code == 200 and any(m["last_tick_at"] for m in r.json()["items"]),
         )
         market_id = next(m["id"] for m in markets.json()["items"] if m["last_tick_at"])
         ticks = wait_for(
             process,
+            log,
             f"{base}/api/v1/markets/{market_id}/ticks",
             lambda r: r.status_code == 200 and bool(r.json()["items"]),
         )
         assert ticks.json()["items"][0]["bid"] is not None
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0, output(process)
+        assert process.wait(timeout=60) == 0, output(log)
     finally:
         if process.poll() is None:
             process.kill()
