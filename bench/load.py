@@ -252,7 +252,8 @@ def report(title: str, results: Results, server_cpu: float) -> None:
     print(
         f"\n{title}: {results.sent:,} requests in {results.elapsed:.1f} s "
         f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors, "
-        f"server CPU {server_cpu:.0%} of one core"
+        f"server CPU {server_cpu:.0%} of one core "
+        f"({server_cpu * results.elapsed / results.sent * 1000:.1f} ms per request)"
     )
     print(f"  {'route':<16} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for route, values in sorted(results.latencies.items()):
