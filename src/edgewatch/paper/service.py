@@ -2,10 +2,10 @@
 
 The pure ``engine.PaperEngine`` does the trading; this module is its edge. To change an account
 it locks the account row, restores the portfolio from ``paper_positions`` and the account totals,
-runs the engine, and writes back in the same transaction: positions, totals, new and updated
-orders, fills, settlements, an equity snapshot, and an audit entry for every order, fill,
-settlement and kill-switch change (``audit.service.append``). Services flush and never commit; the
-caller (API request, CLI command, pipeline step) owns the transaction.
+runs the engine, and has ``ledger`` write back in the same transaction: positions, totals, new and
+updated orders, fills, settlements, an equity snapshot, and an audit entry for every order, fill,
+settlement and kill-switch change. Services flush and never commit; the caller (API request, CLI
+command, pipeline step) owns the transaction.
 
 Who may see an account is decided here too (``Viewer``): a user sees their own accounts, an admin
 and the system (CLI, pipeline) see all. Someone else's account is reported as not found.
@@ -22,27 +22,17 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from edgewatch.audit import service as audit
-from edgewatch.backtest.fills import ZERO, Action, Fill, FillConfig, Order
-from edgewatch.backtest.portfolio import Portfolio, Position, Settlement, Trade
+from edgewatch.backtest.fills import ZERO, Action, FillConfig, Order
+from edgewatch.backtest.portfolio import Portfolio, Position
 from edgewatch.backtest.records import Resolution
 from edgewatch.errors import FeeUnknown, InvalidInput, NotFound
 from edgewatch.models import Market
 from edgewatch.models.paper import (
     PaperAccount,
-    PaperEquity,
-    PaperFill,
     PaperOrder,
-    PaperPosition,
-    PaperSettlement,
 )
 from edgewatch.observability.logging import get_logger
-from edgewatch.observability.metrics import (
-    PAPER_EQUITY,
-    PAPER_KILL_SWITCH_TRIPS,
-    PAPER_ORDERS,
-    PAPER_SIGNALS_DECLINED,
-)
-from edgewatch.paper import repository
+from edgewatch.paper import ledger, repository
 from edgewatch.paper.engine import (
     IncomingSignal,
     KillSwitch,
@@ -306,273 +296,6 @@ def _resolutions(markets: dict[int, Market], now: datetime) -> list[Resolution]:
     return out
 
 
-def _save(
-    session: Session, loaded: _Loaded, report: StepReport, *, actor: str, now: datetime
-) -> None:
-    """Write everything the engine changed, with its audit entries, in the caller's transaction."""
-    account, engine = loaded.account, loaded.engine
-    portfolio = engine.portfolio
-    # Orders first: fills reference them.
-    for ticket in report.created:
-        _insert_order(session, account, ticket, engine.executor.fill_config, actor=actor)
-    for ticket in report.changed:
-        assert ticket.order_id is not None
-        _close_order(session, loaded.orders[ticket.order_id], ticket, actor=actor)
-    for ticket in [*report.created, *report.changed]:
-        if ticket.fill is not None:
-            _insert_fill(session, account, ticket, ticket.fill, actor=actor)
-    trade_pnl: dict[int, Decimal] = {}
-    for trade in report.trades:
-        trade_pnl[trade.market_id] = trade_pnl.get(trade.market_id, ZERO) + trade.pnl
-    for settlement in report.settlements:
-        _insert_settlement(session, account, settlement, report.trades, actor=actor)
-    _save_positions(session, account, portfolio, trade_pnl, now=now)
-    account.cash = portfolio.cash
-    account.fees_paid = portfolio.fees_paid
-    account.turnover = portfolio.turnover
-    account.realised_pnl += sum(trade_pnl.values(), ZERO)
-    switch = engine.kill_switch
-    account.day_start, account.day_start_equity = switch.day_start, switch.day_start_equity
-    if report.tripped is not None:
-        _set_switch(session, account, enabled=True, reason=report.tripped, actor=actor, now=now)
-        PAPER_KILL_SWITCH_TRIPS.inc()
-    for reason, count in report.declined.items():
-        PAPER_SIGNALS_DECLINED.labels(reason=reason).inc(count)
-    if report.valuation is not None:
-        _snapshot(session, account, report.valuation)
-    session.flush()
-
-
-def _insert_order(
-    session: Session, account: PaperAccount, ticket: Ticket, fills: FillConfig, *, actor: str
-) -> None:
-    order = ticket.order
-    row = PaperOrder(
-        account_id=account.id,
-        market_id=order.market_id,
-        signal_id=ticket.signal_id,
-        source=ticket.source,
-        side=order.side,
-        action=order.action,
-        quantity=order.quantity,
-        limit_price=order.limit_price,
-        submitted_at=order.submitted_at,
-        arrives_at=order.submitted_at + fills.latency,
-        expires_at=order.expires_at,
-        status=ticket.status,
-        reason=ticket.reason,
-        filled_quantity=ticket.fill.quantity if ticket.fill else 0,
-        closed_at=ticket.closed_at,
-        reference=order.reference[:200],
-    )
-    session.add(row)
-    session.flush()
-    ticket.order_id = row.id
-    audit.append(
-        session,
-        actor=actor,
-        action="paper.order.placed",
-        subject_type="paper_order",
-        subject_id=row.id,
-        details={
-            "account_id": account.id,
-            "source": row.source,
-            "signal_id": row.signal_id,
-            "market_id": row.market_id,
-            "side": row.side,
-            "action": row.action,
-            "quantity": row.quantity,
-            "limit_price": str(row.limit_price),
-            "submitted_at": row.submitted_at.isoformat(),
-            "status": row.status,
-            "reason": row.reason,
-        },
-    )
-    PAPER_ORDERS.labels(source=row.source, status="placed").inc()
-    if row.status != "pending":
-        _audit_close(session, row, actor=actor)
-
-
-def _close_order(session: Session, row: PaperOrder, ticket: Ticket, *, actor: str) -> None:
-    row.status = ticket.status
-    row.reason = ticket.reason
-    row.filled_quantity = ticket.fill.quantity if ticket.fill else 0
-    row.closed_at = ticket.closed_at
-    _audit_close(session, row, actor=actor)
-
-
-def _audit_close(session: Session, row: PaperOrder, *, actor: str) -> None:
-    PAPER_ORDERS.labels(source=row.source, status=row.status).inc()
-    if row.status in ("filled", "partially_filled"):
-        return  # the fill's own audit entry records it
-    audit.append(
-        session,
-        actor=actor,
-        action=f"paper.order.{row.status}",
-        subject_type="paper_order",
-        subject_id=row.id,
-        details={"account_id": row.account_id, "reason": row.reason},
-    )
-
-
-def _insert_fill(
-    session: Session, account: PaperAccount, ticket: Ticket, fill: Fill, *, actor: str
-) -> None:
-    assert ticket.order_id is not None
-    row = PaperFill(
-        account_id=account.id,
-        order_id=ticket.order_id,
-        market_id=fill.market_id,
-        side=fill.side,
-        action=fill.action,
-        quantity=fill.quantity,
-        price=fill.price,
-        quote_price=fill.quote_price,
-        fee=fill.fee,
-        cash_flow=fill.cash_flow,
-        filled_at=fill.filled_at,
-    )
-    session.add(row)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action="paper.fill",
-        subject_type="paper_fill",
-        subject_id=row.id,
-        details={
-            "account_id": account.id,
-            "order_id": ticket.order_id,
-            "market_id": fill.market_id,
-            "side": fill.side,
-            "action": fill.action,
-            "quantity": fill.quantity,
-            "requested": fill.requested,
-            "price": str(fill.price),
-            "quote_price": str(fill.quote_price),
-            "fee": str(fill.fee),
-            "cash_flow": str(fill.cash_flow),
-            "filled_at": fill.filled_at.isoformat(),
-        },
-    )
-
-
-def _insert_settlement(
-    session: Session,
-    account: PaperAccount,
-    settlement: Settlement,
-    trades: Sequence[Trade],
-    *,
-    actor: str,
-) -> None:
-    assert settlement.side is not None
-    pnl = next(
-        (
-            t.pnl
-            for t in trades
-            if t.market_id == settlement.market_id
-            and t.how == "settled"
-            and t.closed_at == settlement.settled_at
-        ),
-        ZERO,
-    )
-    row = PaperSettlement(
-        account_id=account.id,
-        market_id=settlement.market_id,
-        resolution=settlement.resolution,
-        side=settlement.side,
-        contracts=settlement.contracts,
-        payout=settlement.payout,
-        pnl=pnl,
-        settled_at=settlement.settled_at,
-    )
-    session.add(row)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action="paper.settlement",
-        subject_type="paper_settlement",
-        subject_id=row.id,
-        details={
-            "account_id": account.id,
-            "market_id": row.market_id,
-            "resolution": row.resolution,
-            "side": row.side,
-            "contracts": row.contracts,
-            "payout": str(row.payout),
-            "pnl": str(pnl),
-            "settled_at": row.settled_at.isoformat(),
-        },
-    )
-
-
-def _save_positions(
-    session: Session,
-    account: PaperAccount,
-    portfolio: Portfolio,
-    trade_pnl: dict[int, Decimal],
-    *,
-    now: datetime,
-) -> None:
-    rows = repository.positions_by_market(session, account.id)
-    for market_id, pos in portfolio.positions.items():
-        row = rows.get(market_id)
-        if row is None:
-            row = PaperPosition(account_id=account.id, market_id=market_id, realised_pnl=ZERO)
-            session.add(row)
-        changed = (
-            row.contracts != pos.contracts
-            or row.cost != pos.cost
-            or row.trade_cash != pos.trade_cash
-            or market_id in trade_pnl
-        )
-        if not changed:
-            continue
-        row.contracts = pos.contracts
-        row.cost = pos.cost
-        row.trade_cash = pos.trade_cash
-        row.trade_fees = pos.trade_fees
-        row.opened_at = pos.opened_at
-        row.realised_pnl = (row.realised_pnl or ZERO) + trade_pnl.get(market_id, ZERO)
-        row.updated_at = now
-
-
-def _snapshot(session: Session, account: PaperAccount, valuation: Valuation) -> None:
-    row = session.get(PaperEquity, (account.id, valuation.at))
-    if row is None:
-        row = PaperEquity(account_id=account.id, ts=valuation.at)
-        session.add(row)
-    row.equity = valuation.equity
-    row.cash = valuation.cash
-    row.positions_value = valuation.positions_value
-    row.realised_pnl = account.realised_pnl
-    row.unrealised_pnl = sum(valuation.unrealised.values(), ZERO)
-    PAPER_EQUITY.labels(account=str(account.id)).set(float(valuation.equity))
-
-
-def _set_switch(
-    session: Session,
-    account: PaperAccount,
-    *,
-    enabled: bool,
-    reason: str | None,
-    actor: str,
-    now: datetime,
-) -> None:
-    account.kill_switch = enabled
-    account.kill_switch_reason = reason[:300] if reason else None
-    account.kill_switch_at = now
-    audit.append(
-        session,
-        actor=actor,
-        action="paper.kill_switch." + ("on" if enabled else "off"),
-        subject_type="paper_account",
-        subject_id=account.id,
-        details={"reason": reason, "at": now.isoformat()},
-    )
-
-
 # --- what callers do -----------------------------------------------------------------------------
 
 
@@ -615,7 +338,7 @@ def step_account(
         signals=incoming,
         resolutions=_resolutions(loaded.markets, now),
     )
-    _save(session, loaded, report, actor=actor, now=now)
+    ledger.save_step(session, account, loaded.engine, loaded.orders, report, actor=actor, now=now)
     account.last_signal_id = max(account.last_signal_id, cursor)
     account.stepped_at = now
     fills = sum(1 for t in [*report.created, *report.changed] if t.fill is not None)
@@ -695,7 +418,9 @@ def place_order(
         expires_at=now + ttl,
     )
     report = StepReport(created=[ticket], trades=loaded.engine.portfolio.trades[:])
-    _save(session, loaded, report, actor=viewer.actor, now=now)
+    ledger.save_step(
+        session, loaded.account, loaded.engine, loaded.orders, report, actor=viewer.actor, now=now
+    )
     assert ticket.order_id is not None
     return session.get_one(PaperOrder, ticket.order_id)
 
@@ -708,11 +433,11 @@ def set_kill_switch(
     if account.kill_switch == enabled:
         return account
     reason = f"turned {'on' if enabled else 'off'} by {viewer.actor}"
-    _set_switch(session, account, enabled=enabled, reason=reason, actor=viewer.actor, now=now)
+    ledger.set_switch(session, account, enabled=enabled, reason=reason, actor=viewer.actor, now=now)
     if enabled:
         for row in repository.pending_orders(session, account.id):
             row.status, row.reason, row.closed_at = "cancelled", "kill_switch", now
-            _audit_close(session, row, actor=viewer.actor)
+            ledger.audit_close(session, row, actor=viewer.actor)
     else:
         # A fresh day baseline, so the same loss does not trip the switch again at once.
         account.day_start, account.day_start_equity = None, None
