@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgewatch.markets.matching import MatchInput, propose, score_pair
+from edgewatch.markets.match_features import MatchInput
+from edgewatch.markets.matching import propose, score_pair
 from edgewatch.venues.base import MarketRecord
 from edgewatch.venues.normalize import normalize_text
 

@@ -32,7 +32,8 @@ from edgewatch.config import Settings
 from edgewatch.errors import InvalidInput, NotFound
 from edgewatch.jobs.runner import PipelineContext, PipelineOutcome
 from edgewatch.markets import repository
-from edgewatch.markets.matching import MatchInput, PairScore, Proposal, propose, score_pair
+from edgewatch.markets.match_features import MatchInput
+from edgewatch.markets.matching import PairScore, Proposal, propose, score_pair
 from edgewatch.models import Market, MarketLink
 
 MATCHER_SOURCE = "matcher"
