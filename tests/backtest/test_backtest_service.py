@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from edgewatch.backtest import service, sweep
+from edgewatch.backtest import run_config, service, sweep
 from edgewatch.backtest.records import BacktestConfig
 from edgewatch.db.session import session_scope
 from edgewatch.errors import Conflict, InvalidInput
@@ -62,7 +62,7 @@ def test_a_run_is_stored_with_metrics_ledger_equity_and_what_reproduces_it(
     assert stored.strategy_version == "1"
     assert stored.feature_set_version == FEATURE_SET_VERSION
     assert stored.code_version.startswith("0.1.0")
-    assert stored.config == service.config_to_json(CONFIG)
+    assert stored.config == run_config.config_to_json(CONFIG)
     assert stored.data_fingerprint is not None and len(stored.data_fingerprint) == 64
     assert stored.window_start is not None and stored.window_end is not None
     assert START < stored.window_start < stored.window_end <= END
@@ -148,7 +148,7 @@ def test_bad_strategy_parameters_and_empty_windows_are_refused(
         )
     session.rollback()
     with pytest.raises(InvalidInput, match="unknown backtest setting"):
-        service.config_from_json({"stepp_seconds": 1})
+        run_config.config_from_json({"stepp_seconds": 1})
 
 
 def test_a_queued_run_cancels_at_once_and_a_finished_one_cannot(

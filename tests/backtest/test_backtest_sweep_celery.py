@@ -21,7 +21,7 @@ from celery_worker import (
     redis_url,
     worker_env,
 )
-from edgewatch.backtest import service, sweep
+from edgewatch.backtest import run_config, service, sweep
 from edgewatch.backtest.records import BacktestConfig
 from edgewatch.config import Settings
 from edgewatch.db.engine import create_db_engine
@@ -139,7 +139,7 @@ def test_a_worker_refuses_a_window_whose_data_changed(
             stale,
             strategy="mean_reversion",
             points=[{}],
-            config=service.config_to_json(CONFIG),
+            config=run_config.config_to_json(CONFIG),
             seed=0,
         )
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from edgewatch.backtest import repository, service, sweep
+from edgewatch.backtest import repository, run_config, service, sweep
 from edgewatch.backtest.records import BacktestConfig
 from edgewatch.clock import parse_timestamp
 from edgewatch.command import command_session, one_line_errors
@@ -100,7 +100,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _config(settings: str | None) -> BacktestConfig:
-    return service.config_from_json(_json_object(settings, "--settings"))
+    return run_config.config_from_json(_json_object(settings, "--settings"))
 
 
 @contextmanager

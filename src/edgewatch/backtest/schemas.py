@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgewatch.api.params import IsoDateTime
 from edgewatch.backtest.records import BacktestConfig
-from edgewatch.backtest.service import config_from_json
+from edgewatch.backtest.run_config import config_from_json
 from edgewatch.models.backtest import BacktestEquity, BacktestRun, BacktestTrade
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]

@@ -37,11 +37,10 @@ from sqlalchemy.orm import Session
 
 from edgewatch.backtest.metrics import compute_metrics
 from edgewatch.backtest.records import BacktestConfig
+from edgewatch.backtest.run_config import config_from_json, config_to_json
 from edgewatch.backtest.service import (
     BacktestInputs,
     Outcome,
-    config_from_json,
-    config_to_json,
     execute,
     load_inputs,
     new_run,

@@ -17,11 +17,11 @@ import time
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from edgewatch.backtest.run_config import config_from_json
 from edgewatch.backtest.service import (
     BacktestCancelled,
     Hooks,
     ProgressFn,
-    config_from_json,
     execute,
     load_inputs,
     store_outcome,

@@ -27,10 +27,10 @@ from celery import shared_task
 from celery.result import AsyncResult
 from itsdangerous import BadSignature, Signer
 
+from edgewatch.backtest.run_config import config_from_json
 from edgewatch.backtest.service import (
     BacktestInputs,
     Outcome,
-    config_from_json,
     execute,
     load_inputs,
 )
