@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,18 +19,22 @@ from edgewatch.observability.metrics import REQUESTS_IN_FLIGHT, REQUESTS_SHED
 
 
 @pytest.fixture
-def slow_markets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[float], None]]:
-    """Make the markets list hold its database connection for a while, as a slow query would."""
+def slow_markets(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Make the markets list hold its database connection for a while, as a slow query would;
+    returns the setter of how long."""
     original = repository.list_markets
-    hold = {"seconds": 0.0}
+    hold = [0.0]
 
     def slow(session: Any, **kwargs: Any) -> Any:
         rows = original(session, **kwargs)  # the connection is checked out from here on
-        time.sleep(hold["seconds"])
+        time.sleep(hold[0])
         return rows
 
+    def set_hold(seconds: float) -> None:
+        hold[0] = seconds
+
     monkeypatch.setattr(repository, "list_markets", slow)
-    yield lambda seconds: hold.__setitem__("seconds", seconds)
+    return set_hold
 
 
 def _get_all(client: TestClient, paths: list[str]) -> list[Any]:

@@ -149,15 +149,12 @@ def revoke_all(
     session: Session, user_id: int, *, now: datetime, keep_session_id: int | None = None
 ) -> None:
     """End every session of a user (disabled, erased, password changed), but ``keep_session_id``."""
-    session.execute(
-        update(UserSession)
-        .where(
-            UserSession.user_id == user_id,
-            UserSession.revoked_at.is_(None),
-            UserSession.id != (keep_session_id or 0),
-        )
-        .values(revoked_at=now)
+    stmt = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
     )
+    if keep_session_id is not None:
+        stmt = stmt.where(UserSession.id != keep_session_id)
+    session.execute(stmt.values(revoked_at=now))
 
 
 def list_for(session: Session, user_id: int) -> list[UserSession]:

@@ -34,6 +34,10 @@ from edgewatch.markets.schemas import (
     TickSeries,
 )
 
+#: Pages are validated in one call over the rows' mappings: half the cost of a model per row.
+TICK_ROWS = TypeAdapter(list[TickOut])
+CANDLE_ROWS = TypeAdapter(list[CandleOut])
+
 router = APIRouter(prefix=f"{API_V1_PREFIX}/markets", tags=["markets"])
 
 MarketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch market id.")]
@@ -161,10 +165,6 @@ def list_ticks(
         next_cursor=encode_cursor(rows[-1].tick_ts) if has_more else None,
     )
 
-
-#: Pages are validated in one call over the rows' mappings: half the cost of a model per row.
-TICK_ROWS = TypeAdapter(list[TickOut])
-CANDLE_ROWS = TypeAdapter(list[CandleOut])
 
 #: Longest window ``interval=auto`` serves as raw ticks: an hour is 720 ticks at the simulator's
 #: 5 s and 360 at the default 10 s ingest interval — beyond that a chart cannot show single ticks.

@@ -24,6 +24,8 @@
 - ``edgewatch_queue_depth{queue}`` — Celery tasks waiting in Redis, per queue.
 - ``edgewatch_task_retries_total{task}`` — Celery tasks retried after a temporary error.
 - ``edgewatch_rate_limited_total{route}`` — requests refused by the rate limiter (429).
+- ``edgewatch_http_requests_in_flight``, ``edgewatch_http_requests_queued`` and
+  ``edgewatch_http_requests_shed_total`` — admission control (``api/admission.py``).
 - ``edgewatch_cache_requests_total{cache,result}`` — response-cache lookups (``hit``/``miss``).
 - ``edgewatch_redis_errors_total{component}`` — Redis failures the API failed open on.
 - ``edgewatch_logins_total{method}`` — successful sign-ins (``password``, ``sso:<provider>``).
