@@ -221,24 +221,39 @@ def test_the_cache_can_be_switched_off(
     assert response.headers["cache-control"] == "no-store"
 
 
+class _Entries:
+    """A store's entries as plain gets and sets under the current versions of the ticks."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+
+    async def get(self, key: str) -> bytes | None:
+        return (await self.store.lookup(key, ("ticks",)))[1]
+
+    async def set(self, key: str, body: bytes, ttl_seconds: int = 300) -> None:
+        versions, _ = await self.store.lookup(key, ("ticks",))
+        await self.store.set(key, versions, body, ttl_seconds)
+
+
 def test_memory_store_evicts_least_recently_used_entries_to_stay_bounded(
     settings: Settings,
 ) -> None:
     store = MemoryStore(settings.model_copy(update={"cache_memory_mb": 1}))
+    entries = _Entries(store)
     chunk = b"x" * (100 * 1024)  # ten of these fill the megabyte
 
     async def scenario() -> None:
         for index in range(10):
-            await store.set(f"k{index}", chunk, 300)
-        assert await store.get("k0") == chunk  # k0 is now the most recently used
-        await store.set("k10", chunk, 300)
-        await store.set("k11", chunk, 300)
-        assert await store.get("k0") == chunk
-        assert await store.get("k1") is None
-        assert await store.get("k2") is None
+            await entries.set(f"k{index}", chunk)
+        assert await entries.get("k0") == chunk  # k0 is now the most recently used
+        await entries.set("k10", chunk)
+        await entries.set("k11", chunk)
+        assert await entries.get("k0") == chunk
+        assert await entries.get("k1") is None
+        assert await entries.get("k2") is None
         assert store.used_bytes <= store.max_bytes
-        await store.set("huge", b"x" * (store.max_bytes // 4), 300)
-        assert await store.get("huge") is None  # larger than an entry may be
+        await entries.set("huge", b"x" * (store.max_bytes // 4))
+        assert await entries.get("huge") is None  # larger than an entry may be
 
     asyncio.run(scenario())
 
@@ -251,19 +266,17 @@ def test_memory_store_entries_expire_with_their_ttl(
     clock = [100.0]
     monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
     store = MemoryStore(settings)
+    entries = _Entries(store)
 
     async def scenario() -> None:
-        await store.set("k", b"body", 300)
+        await entries.set("k", b"body", 300)
         clock[0] += 299
-        assert await store.get("k") == b"body"
+        assert await entries.get("k") == b"body"
         clock[0] += 2
-        assert await store.get("k") is None
+        assert await entries.get("k") is None
         assert store.used_bytes == 0
 
     asyncio.run(scenario())
-
-
-# Redis -----------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -348,3 +361,34 @@ def test_reviewing_a_link_refreshes_the_cached_market_detail(client: Any, seed: 
     refreshed = client.get(path)
     assert refreshed.headers["x-cache"] == "miss"
     assert [item["status"] for item in refreshed.json()["links"]] == ["confirmed"]
+
+
+@needs_redis
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_an_entry_counts_only_under_the_versions_it_was_computed_with(
+    redis_settings: Settings, kind: str
+) -> None:
+    from redis.asyncio import Redis as AsyncRedis
+
+    from edgewatch import data_versions
+    from edgewatch.api.cache import RedisStore, Store
+
+    settings = (
+        redis_settings if kind == "redis" else redis_settings.model_copy(update={"redis_url": None})
+    )
+    reads = ("ticks", "markets")
+
+    async def scenario() -> None:
+        redis = AsyncRedis.from_url(REDIS_URL)
+        store: Store = RedisStore(redis, settings) if kind == "redis" else MemoryStore(settings)
+        versions, body = await store.lookup("k", reads)
+        assert body is None
+        await store.set("k", versions, b"computed before the bump", 300)
+        assert await store.lookup("k", reads) == (versions, b"computed before the bump")
+        data_versions.bump(settings, ("ticks",))
+        newer, body = await store.lookup("k", reads)
+        assert newer != versions
+        assert body is None
+        await redis.aclose()
+
+    asyncio.run(scenario())

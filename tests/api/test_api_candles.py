@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from edgewatch.markets.repository import page_candles
 from edgewatch.markets.router import choose_interval
+from edgewatch.markets.schemas import CandleOut, TickOut, TickSeries
 from edgewatch.models import Market
 from edgewatch.strategies.base import TICK_SCHEMA
 from edgewatch.ticks.store import store_ticks
@@ -177,3 +178,22 @@ def test_candle_query_walks_the_candles_primary_key(
     )
     assert "pk_candles" in plan, plan
     assert "Seq Scan on candles" not in plan, plan
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("interval", ["raw", "1m", "1h"])
+def test_pages_are_the_bytes_the_tick_series_model_would_write(
+    client: TestClient, history: tuple[Market, datetime], interval: str
+) -> None:
+    """The route writes its JSON straight from the rows: byte for byte what the model writes."""
+    market, start = history
+    params = {"from": start.isoformat(), "interval": interval, "limit": 100}
+    response = client.get(f"/api/v1/markets/{market.id}/ticks", params=params)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["items"] and body["interval"] == interval
+    assert body["next_cursor"] is not None or interval == "1h"
+    model = TickSeries.model_validate(body)
+    assert model.model_dump_json().encode() == response.content
+    item_model = TickOut if interval == "raw" else CandleOut
+    assert all(type(item) is item_model for item in model.items)

@@ -166,9 +166,15 @@ def test_without_a_read_url_reads_use_the_primary(db_url: str, tmp_path: Path) -
         secret_key="test-secret-key-not-a-placeholder",  # type: ignore[arg-type]
     )
     engine = create_db_engine(db_url)
-    primary = make_session_factory(engine)
     assert create_read_engine(settings) is None
-    assert read_session_factory(None, primary) is primary
+    reads = read_session_factory(None, engine)
+    with reads() as session:
+        session.execute(text("SELECT 1"))
+        connection = session.connection()
+        assert connection.engine.url == engine.url
+        assert connection.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+    with make_session_factory(engine)() as session:
+        assert "isolation_level" not in session.connection().get_execution_options()
     engine.dispose()
 
 

@@ -80,9 +80,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         app.state.engine = engine
         app.state.session_factory = make_session_factory(engine)
-        app.state.read_session_factory = replica.read_session_factory(
-            read_engine, app.state.session_factory
-        )
+        app.state.read_session_factory = replica.read_session_factory(read_engine, engine)
         migrated = await to_thread.run_sync(_migrate_at_start, url)
         app.state.migration = health.MigrationState(done=migrated)
         scheduler = None

@@ -4,20 +4,22 @@ A route opts in with ``dependencies=[cached(...)]``: its name (the metric label)
 reads and a TTL. On each request the ``cached`` dependency — which runs after the app-wide
 authorisation, so a cached body is never served to a caller the route would refuse — builds the key
 
-    <prefix>:response:<app version>:<name>:sha256(path, sorted query, caller's scopes, versions)
+    <prefix>:response:<app version>:<name>:sha256(path, sorted query, caller's scopes)
 
-where ``versions`` are the current ``data_versions`` of the kinds the route reads: a pipeline that
-writes ticks bumps the ticks version and every cached response that read ticks stops matching, in
-every process. A hit answers from the cache without touching the database; a miss runs the route
-and ``ResponseCacheMiddleware`` stores its 200 body.
+and reads, in one round trip, the current ``data_versions`` of the kinds the route reads and the
+entry under that key. An entry is stored with the versions it was computed under and only counts
+while they are current: a pipeline that writes ticks bumps the ticks version and every cached
+response that read ticks stops matching, in every process. A hit answers from the cache without
+touching the database; a miss runs the route and ``ResponseCacheMiddleware`` stores its 200 body.
 
 Either way the middleware adds ``ETag`` (a hash of the body), ``Cache-Control: private,
 max-age=<ttl>`` and ``X-Cache: hit|miss``, and answers ``If-None-Match`` with a 304. Keys carry the
 caller's scope set, never a credential or user id: every caller with the same scopes sees the same
 data on these routes.
 
-Storage: Redis (``SET … EX ttl``) when ``EDGEWATCH_REDIS_URL`` is set, else an LRU in memory
-bounded by ``EDGEWATCH_CACHE_MEMORY_MB``. Redis failures are misses (``redis_client.FailOpen``).
+Storage: Redis (``SET … EX ttl``, the value ``<versions>\n<body>``; the versions and the entry are
+read in one pipeline) when ``EDGEWATCH_REDIS_URL`` is set, else an LRU in memory bounded by
+``EDGEWATCH_CACHE_MEMORY_MB``. Redis failures are misses (``redis_client.FailOpen``).
 Lookups count in ``edgewatch_cache_requests_total{cache,result}``.
 """
 
@@ -61,6 +63,8 @@ class CacheState:
 
     policy: CachePolicy
     key: str
+    #: The data versions current at lookup: a miss's body is stored as computed under them.
+    versions: str
     hit: bool
 
 
@@ -73,11 +77,11 @@ class CacheHit(Exception):
 
 
 class Store(Protocol):
-    async def get(self, key: str) -> bytes | None: ...
+    async def lookup(self, key: str, kinds: tuple[DataKind, ...]) -> tuple[str, bytes | None]:
+        """The current versions of ``kinds`` (joined) and the body stored under them, if any."""
+        ...
 
-    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None: ...
-
-    async def versions(self, kinds: tuple[DataKind, ...]) -> list[str]: ...
+    async def set(self, key: str, versions: str, body: bytes, ttl_seconds: int) -> None: ...
 
 
 class MemoryStore:
@@ -86,35 +90,35 @@ class MemoryStore:
     def __init__(self, settings: Settings) -> None:
         self.max_bytes = settings.cache_memory_mb * 1024 * 1024
         self.used_bytes = 0
-        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, str, bytes]] = OrderedDict()
         self._versions_dir = versions_dir(settings)
 
-    async def get(self, key: str) -> bytes | None:
+    async def lookup(self, key: str, kinds: tuple[DataKind, ...]) -> tuple[str, bytes | None]:
+        versions = ".".join(read_file_versions(self._versions_dir, kinds))
         entry = self._entries.get(key)
         if entry is None:
-            return None
-        expires, body = entry
+            return versions, None
+        expires, stored_versions, body = entry
         if expires <= time.monotonic():
             self._drop(key)
-            return None
+            return versions, None
+        if stored_versions != versions:
+            return versions, None
         self._entries.move_to_end(key)
-        return body
+        return versions, body
 
-    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None:
+    async def set(self, key: str, versions: str, body: bytes, ttl_seconds: int) -> None:
         if len(body) > self.max_bytes // MAX_ENTRY_SHARE:
             return
         if key in self._entries:
             self._drop(key)
-        self._entries[key] = (time.monotonic() + ttl_seconds, body)
+        self._entries[key] = (time.monotonic() + ttl_seconds, versions, body)
         self.used_bytes += len(body)
         while self.used_bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
-    async def versions(self, kinds: tuple[DataKind, ...]) -> list[str]:
-        return read_file_versions(self._versions_dir, kinds)
-
     def _drop(self, key: str) -> None:
-        _, body = self._entries.pop(key)
+        _, _, body = self._entries.pop(key)
         self.used_bytes -= len(body)
 
 
@@ -123,16 +127,21 @@ class RedisStore:
         self.redis = redis
         self.prefix = settings.redis_key_prefix
 
-    async def get(self, key: str) -> bytes | None:
-        body = await self.redis.get(key)
-        return body if isinstance(body, bytes) else None
+    async def lookup(self, key: str, kinds: tuple[DataKind, ...]) -> tuple[str, bytes | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.mget([version_key(self.prefix, kind) for kind in kinds])
+            pipe.get(key)
+            current, stored = await pipe.execute()
+        versions = ".".join(
+            value.decode() if isinstance(value, bytes) else "0" for value in current
+        )
+        tag = versions.encode() + b"\n"
+        if isinstance(stored, bytes) and stored.startswith(tag):
+            return versions, stored[len(tag) :]
+        return versions, None
 
-    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None:
-        await self.redis.set(key, body, ex=ttl_seconds)
-
-    async def versions(self, kinds: tuple[DataKind, ...]) -> list[str]:
-        raw = await self.redis.mget([version_key(self.prefix, kind) for kind in kinds])
-        return [value.decode() if isinstance(value, bytes) else "0" for value in raw]
+    async def set(self, key: str, versions: str, body: bytes, ttl_seconds: int) -> None:
+        await self.redis.set(key, versions.encode() + b"\n" + body, ex=ttl_seconds)
 
 
 class ResponseCache:
@@ -144,30 +153,25 @@ class ResponseCache:
         self.failures = FailOpen("cache")
         self.app_version = _app_version()
 
-    async def key_for(self, request: Request, policy: CachePolicy) -> str | None:
-        """The cache key of this request, or None when the data versions cannot be read."""
-        try:
-            versions = await self.store.versions(policy.reads)
-        except (RedisError, OSError) as exc:
-            self.failures.failed(exc, consequence="responses are not cached")
-            return None
+    def key_for(self, request: Request, policy: CachePolicy) -> str:
         principal = getattr(request.state, "principal", None)
         scopes = ",".join(sorted(getattr(principal, "scopes", ()) or ()))
         query = urlencode(sorted(parse_qsl(request.url.query, keep_blank_values=True)))
-        material = "\n".join((request.url.path, query, scopes, *versions))
+        material = "\n".join((request.url.path, query, scopes))
         digest = hashlib.sha256(material.encode()).hexdigest()
         return redis_key(self.settings, "response", self.app_version, policy.name, digest)
 
-    async def get(self, key: str) -> bytes | None:
+    async def lookup(self, key: str, policy: CachePolicy) -> tuple[str, bytes | None] | None:
+        """The current versions and the cached body; None when the store cannot be read."""
         try:
-            return await self.store.get(key)
+            return await self.store.lookup(key, policy.reads)
         except (RedisError, OSError) as exc:
             self.failures.failed(exc, consequence="responses are not cached")
             return None
 
-    async def set(self, key: str, body: bytes, ttl_seconds: int) -> None:
+    async def set(self, state: CacheState, body: bytes) -> None:
         try:
-            await self.store.set(key, body, ttl_seconds)
+            await self.store.set(state.key, state.versions, body, state.policy.ttl_seconds)
         except (RedisError, OSError) as exc:
             self.failures.failed(exc, consequence="responses are not cached")
 
@@ -196,14 +200,15 @@ class _Lookup:
         cache: ResponseCache | None = getattr(request.app.state, STATE_KEY, None)
         if cache is None or request.method not in ("GET", "HEAD"):
             return
-        key = await cache.key_for(request, self.policy)
-        if key is None:
+        key = cache.key_for(request, self.policy)
+        found = await cache.lookup(key, self.policy)
+        if found is None:
             return
-        body = await cache.get(key)
+        versions, body = found
         result = "miss" if body is None else "hit"
         CACHE_REQUESTS.labels(cache=self.policy.name, result=result).inc()
         request.scope.setdefault("state", {})[STATE_KEY] = CacheState(
-            policy=self.policy, key=key, hit=body is not None
+            policy=self.policy, key=key, versions=versions, hit=body is not None
         )
         if body is not None:
             raise CacheHit(body)
@@ -269,7 +274,7 @@ class ResponseCacheMiddleware:
         self, scope: Scope, state: CacheState, start: Message, body: bytes, send: Send
     ) -> None:
         if not state.hit:
-            await self.cache.set(state.key, body, state.policy.ttl_seconds)
+            await self.cache.set(state, body)
         etag = _etag(body)
         headers = MutableHeaders(scope=start)
         headers["ETag"] = etag

@@ -7,7 +7,7 @@ becomes an error response instead of a silent loss.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -32,10 +32,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    """A session on the read replica (``EDGEWATCH_DATABASE_READ_URL``), or the primary if unset.
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """An autocommit session on the read replica (``EDGEWATCH_DATABASE_READ_URL``) or the primary.
 
-    Only for routes that never write; the transaction is read-only on PostgreSQL.
+    Only for routes that never write (``db/replica.py``). ``async`` on purpose: the session is
+    made and ended on the event loop, because neither step touches the database in autocommit
+    (connections are checked out, and pinged, by the route's first query in its worker thread),
+    and each hand-off to a worker thread costs more than the work.
     """
     factory: sessionmaker[Session] = request.app.state.read_session_factory
     with session_scope(factory) as session:

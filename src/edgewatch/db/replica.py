@@ -4,10 +4,17 @@ With ``EDGEWATCH_DATABASE_READ_URL`` set, the API's read-only routes and the das
 sessions from ``read_session_factory`` (``ReadSessionDep`` in ``api/deps.py``); writes,
 pipelines, migrations and locks always use the primary. Unset, reads use the primary too.
 
-Read sessions run in read-only transactions (``BEGIN READ ONLY`` on PostgreSQL), so a read route
-can never write by accident even if the read URL points at the primary. A streaming replica
-lags the primary by its replay delay (usually well under a second): a page read right after a
-write may not show it yet, which is why anything that reads its own writes uses the primary.
+Read sessions run in autocommit: each statement is its own snapshot, and a read costs no
+``BEGIN`` and no ``COMMIT`` round trip. Ending such a session sends nothing to the database, which
+lets the API end it on the event loop instead of handing it to a worker thread (``api/deps.py``);
+on this project's machines those two round trips and two thread hand-offs were a third of an
+uncached read. A route that needs several statements to agree (a report, an export) uses a
+``SessionDep`` transaction instead.
+
+A replica refuses writes by itself (a hot standby is read-only); point the read URL only at a
+replica, or at a role with ``default_transaction_read_only = on``. A streaming replica lags the
+primary by its replay delay (usually well under a second): a page read right after a write may
+not show it yet, which is why anything that reads its own writes uses the primary.
 """
 
 from __future__ import annotations
@@ -26,13 +33,10 @@ def create_read_engine(settings: Settings) -> Engine | None:
     return create_db_engine(settings.database_read_url)
 
 
-def read_session_factory(
-    read_engine: Engine | None, primary: sessionmaker[Session]
-) -> sessionmaker[Session]:
-    """Sessions for read-only work: on the replica if there is one, else the primary's."""
-    if read_engine is None:
-        return primary
-    bind = read_engine
-    if read_engine.dialect.name == "postgresql":
-        bind = read_engine.execution_options(postgresql_readonly=True)
+def read_session_factory(read_engine: Engine | None, primary: Engine) -> sessionmaker[Session]:
+    """Autocommit sessions for read-only work: on the replica if there is one, else the primary.
+
+    They share their engine's pool; the isolation level is set on checkout and reset on return.
+    """
+    bind = (read_engine or primary).execution_options(isolation_level="AUTOCOMMIT")
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
