@@ -7,14 +7,15 @@ becomes an error response instead of a silent loss.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+from anyio import CancelScope, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewatch.config import Settings
-from edgewatch.db.session import session_scope
+from edgewatch.db.session import end_transaction, read_scope
 
 
 def get_settings(request: Request) -> Settings:
@@ -22,10 +23,23 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A transaction on the primary, ended (committed, or rolled back) in one worker thread.
+
+    ``async`` on purpose: making a session touches no database, so it is made on the event loop,
+    and only its end, which does, costs a hand-off to a worker thread. Shielded, so a cancelled
+    request still gives its connection back.
+    """
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with session_scope(factory) as session:
+    session = factory()
+    try:
         yield session
+    except BaseException as exc:
+        with CancelScope(shield=True):
+            await to_thread.run_sync(end_transaction, session, exc)
+        raise
+    with CancelScope(shield=True):
+        await to_thread.run_sync(end_transaction, session, None)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -41,7 +55,7 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
     and each hand-off to a worker thread costs more than the work.
     """
     factory: sessionmaker[Session] = request.app.state.read_session_factory
-    with session_scope(factory) as session:
+    with read_scope(factory) as session:
         yield session
 
 
