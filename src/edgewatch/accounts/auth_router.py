@@ -28,6 +28,7 @@ from edgewatch.accounts.scopes import scopes_of_role
 from edgewatch.accounts.users import SignInRefused, SsoProfile
 from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.audit import service as audit
 from edgewatch.clock import utcnow
 from edgewatch.config import Settings
@@ -36,7 +37,7 @@ from edgewatch.errors import Conflict, InvalidInput, NotAuthenticated, Permissio
 from edgewatch.models import User
 from edgewatch.observability.metrics import LOGINS
 
-router = APIRouter(prefix="/auth", tags=["authentication"])
+router = APIRouter(route_class=ApiRoute, prefix="/auth", tags=["authentication"])
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NextParam = Annotated[

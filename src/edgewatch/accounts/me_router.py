@@ -28,12 +28,13 @@ from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.params import MAX_ID
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.audit import service as audit
 from edgewatch.clock import utcnow
 from edgewatch.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied
 from edgewatch.models import User, UserConsent, UserSession
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/me", tags=["account"])
+router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/me", tags=["account"])
 
 KeyId = Annotated[int, Path(ge=1, le=MAX_ID, description="API key id.")]
 SessionId = Annotated[int, Path(ge=1, le=MAX_ID, description="Session id.")]

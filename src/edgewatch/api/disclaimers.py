@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.routing import ApiRoute
 
 DISCLAIMERS_VERSION = "2026-11-28"
 
@@ -79,7 +80,7 @@ DISCLAIMERS = Disclaimers(
     ],
 )
 
-router = APIRouter(prefix=API_V1_PREFIX, tags=["disclaimers"])
+router = APIRouter(route_class=ApiRoute, prefix=API_V1_PREFIX, tags=["disclaimers"])
 
 
 @router.get("/disclaimers", summary="Disclaimers and risk disclosure (public)")

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from edgewatch.api.redis_client import REDIS_TIMEOUT_SECONDS
+from edgewatch.api.routing import ApiRoute
 from edgewatch.clock import utcnow
 from edgewatch.config import Settings
 from edgewatch.db import migrate
@@ -38,7 +39,7 @@ DATABASE_CHECK_SECONDS = 3.0
 
 CheckStatus = Literal["ok", "warn", "fail"]
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=ApiRoute, tags=["health"])
 log = get_logger(__name__)
 _migration_lock = threading.Lock()
 

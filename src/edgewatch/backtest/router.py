@@ -18,6 +18,7 @@ from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import MAX_ID, text_filter
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.backtest import repository, service
 from edgewatch.backtest.schemas import (
     BacktestCreate,
@@ -32,7 +33,7 @@ from edgewatch.backtest.schemas import (
 from edgewatch.backtest.tasks import execute_queued_run
 from edgewatch.clock import as_utc
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/backtests", tags=["backtests"])
+router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/backtests", tags=["backtests"])
 
 RunId = Annotated[int, Path(ge=1, le=MAX_ID, description="Backtest run id.")]
 

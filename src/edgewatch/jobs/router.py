@@ -22,6 +22,7 @@ from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import text_filter
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.clock import utcnow
 from edgewatch.config import Settings
 from edgewatch.errors import NotFound, PipelineBusy, TemporaryError
@@ -29,7 +30,7 @@ from edgewatch.jobs import repository
 from edgewatch.jobs.runner import mark_skipped, queue_run, run_pipeline
 from edgewatch.observability.logging import get_logger
 
-router = APIRouter(prefix=API_V1_PREFIX, tags=["pipelines"])
+router = APIRouter(route_class=ApiRoute, prefix=API_V1_PREFIX, tags=["pipelines"])
 log = get_logger(__name__)
 #: The window of ``summary`` in ``GET /pipelines``.
 SUMMARY_WINDOW = timedelta(hours=24)

@@ -20,10 +20,11 @@ from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import MAX_ID, text_filter
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.markets import links
 from edgewatch.markets.links_schemas import LinkDetailOut, LinkOut, LinkStatus, RejectBody
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/links", tags=["links"])
+router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/links", tags=["links"])
 
 LinkId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch link id.")]
 

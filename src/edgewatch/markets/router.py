@@ -24,6 +24,7 @@ from edgewatch.api.pagination import (
 )
 from edgewatch.api.params import MAX_ID, IsoDateTime, ordered_window, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.clock import utcnow
 from edgewatch.errors import NotFound
 from edgewatch.markets import repository
@@ -35,7 +36,7 @@ from edgewatch.markets.schemas import (
     TickSeries,
 )
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/markets", tags=["markets"])
+router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/markets", tags=["markets"])
 
 MarketId = Annotated[int, Path(ge=1, le=MAX_ID, description="Edgewatch market id.")]
 

@@ -28,6 +28,7 @@ from edgewatch.api.pagination import (
 )
 from edgewatch.api.params import MAX_ID
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.clock import utcnow
 from edgewatch.paper import repository, service
 from edgewatch.paper.schemas import (
@@ -44,7 +45,7 @@ from edgewatch.paper.schemas import (
 )
 from edgewatch.paper.service import Viewer
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/paper", tags=["paper trading"])
+router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/paper", tags=["paper trading"])
 
 AccountId = Annotated[int, Path(ge=1, le=MAX_ID, description="Paper account id.")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page.")]

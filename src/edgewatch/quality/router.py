@@ -11,10 +11,13 @@ from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import IsoDateTime, id_query, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.quality import repository
 from edgewatch.quality.schemas import FindingKind, FindingOut
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/data-quality", tags=["data quality"])
+router = APIRouter(
+    route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/data-quality", tags=["data quality"]
+)
 
 
 @router.get(

@@ -12,10 +12,11 @@ from edgewatch.api.deps import ReadSessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import IsoDateTime, id_query, ordered_window, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.signals import repository
 from edgewatch.signals.schemas import SignalOut
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/signals", tags=["signals"])
+router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/signals", tags=["signals"])
 
 
 @router.get(

@@ -18,12 +18,13 @@ from edgewatch.api.deps import SessionDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import IsoDateTime, text_filter, utc_param
 from edgewatch.api.problems import problem_responses
+from edgewatch.api.routing import ApiRoute
 from edgewatch.errors import NotFound
 from edgewatch.signals import scoring
 from edgewatch.strategies.model_edge import ModelEdge
 from edgewatch.strategies.registry import strategy_names
 
-router = APIRouter(prefix=API_V1_PREFIX, tags=["signals"])
+router = APIRouter(route_class=ApiRoute, prefix=API_V1_PREFIX, tags=["signals"])
 
 SinceParam = Annotated[
     IsoDateTime | None, Query(description="Only signals with signal_ts at or after (ISO 8601).")
