@@ -1,9 +1,11 @@
 """API load benchmark: a realistic, authenticated mix of reads against PostgreSQL + Redis.
 
 Seeds ``EDGEWATCH_LOAD_TICKS`` ticks (default 10 million) into a throwaway PostgreSQL (or the one
-in ``EDGEWATCH_DATABASE_URL``), starts a private Redis and ``edgewatch serve``, then drives the
-API open-loop (requests are sent on schedule whether or not earlier ones have answered, so a slow
-server shows up as latency instead of being hidden by a polite client):
+in ``EDGEWATCH_DATABASE_URL``), starts a private Redis and ``edgewatch serve`` with one worker
+process per core (``EDGEWATCH_API_WORKERS`` overrides; "server CPU" is all of them together, in
+units of one core), then drives the API open-loop (requests are sent on schedule whether or not
+earlier ones have answered, so a slow server shows up as latency instead of being hidden by a
+polite client):
 
 1. a steady 200 requests/s over the mix: p50/p95/p99 per route;
 2. the same rate against ``/health`` only, the in-run baseline (the cost of HTTP + the framework);
@@ -51,6 +53,8 @@ P95_TARGET_MS = 100.0
 MAX_IN_FLIGHT = 256
 REQUEST_TIMEOUT_SECONDS = 10
 MAX_ERROR_RATE = 0.001
+#: API processes (``EDGEWATCH_API_WORKERS``); by default one per core, as docs/scaling.md advises.
+API_WORKERS = int(os.environ.get("EDGEWATCH_API_WORKERS", str(os.cpu_count() or 1)))
 
 
 @dataclass
@@ -171,9 +175,8 @@ class Server:
     pid: int
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the server process has used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU the server and its worker processes have used so far (Linux /proc)."""
+        return sum(_cpu_seconds(pid) for pid in _process_tree(self.pid))
 
     def settle(self, timeout: float = 300) -> None:
         """Wait until the server has worked off every request of the previous phase.
@@ -195,6 +198,19 @@ class Server:
         raise SystemExit("the API did not work off its backlog in time")
 
 
+def _process_tree(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(grandchild for child in children for grandchild in _process_tree(int(child)))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # gone since it was listed
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _gauge(metrics: str, name: str) -> float:
     for line in metrics.splitlines():
         if line.startswith(name + " "):
@@ -213,6 +229,7 @@ def api_server(database_url: str, redis_url: str) -> Iterator[Server]:
         "EDGEWATCH_LOG_LEVEL": "warning",
         "EDGEWATCH_RATE_LIMIT_PER_MINUTE": "1000000",
         "EDGEWATCH_SECRET_KEY": "load-benchmark-secret-key",
+        "EDGEWATCH_API_WORKERS": str(API_WORKERS),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "edgewatch", "serve"], env=env, stdout=subprocess.DEVNULL
@@ -282,6 +299,7 @@ def run(database_url: str, ticks: int) -> None:
     key, market_ids = admin_key(database_url)
     rng = random.Random(17)
     with private_redis() as redis_url, api_server(database_url, redis_url) as server:
+        print(f"API: edgewatch serve with {API_WORKERS} worker process(es)")
         mix = lambda: request_mix(market_ids, newest, rng)  # noqa: E731
         phase(server, key, 50, 5, mix)  # warm-up: connections, caches, plans
         steady, cpu = phase(server, key, STEADY_RPS, STEADY_SECONDS, mix)

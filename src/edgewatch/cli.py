@@ -92,22 +92,19 @@ def _check_database(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
-    import uvicorn
-
-    from edgewatch.api.app import create_app
-    from edgewatch.api.server import base_url, server_config
+    from edgewatch.api.server import base_url, run_server
 
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     _check_database(settings)
     console.print(
         f"[bold green]Edgewatch[/] is serving on [link]{base_url(settings)}/[/]"
-        f"  (API docs at /docs; Ctrl-C to stop)"
+        f" with {settings.api_workers} process(es)  (API docs at /docs; Ctrl-C to stop)"
     )
     # Uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal; a stop we asked
     # for is a clean exit, not a crash.
     signal.signal(signal.SIGTERM, _stopped)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.Server(server_config(create_app(settings), settings)).run()
+        run_server(settings)
     console.print("Edgewatch stopped cleanly.")
 
 
@@ -134,7 +131,11 @@ def demo(
 ) -> None:
     """Run everything on the embedded default: SQLite, simulator, in-process scheduler."""
     # Public read: the demo shows data at once; the admin account below signs in for the rest.
-    overrides: dict[str, object] = {"embedded_scheduler": True, "public_read": True}
+    overrides: dict[str, object] = {
+        "embedded_scheduler": True,
+        "public_read": True,
+        "api_workers": 1,
+    }
     if recording is not None:
         overrides["recording_dir"] = recording
         source = source or "replay"

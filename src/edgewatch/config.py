@@ -55,6 +55,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: Processes ``edgewatch serve`` answers requests with (one Python process uses one core).
+    api_workers: int = Field(default=1, ge=1, le=64)
     #: PEM certificate chain and private key: set both and ``serve`` speaks HTTPS itself
     #: (most installs terminate TLS at a reverse proxy instead; see docs/deployment.md).
     tls_cert_file: Path | None = None
@@ -258,6 +260,15 @@ class Settings(BaseSettings):
             known = ", ".join(strategy_names())
             raise ValueError(f"unknown strategy(s) {', '.join(unknown)} (known: {known})")
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _one_scheduler(self) -> Settings:
+        if self.embedded_scheduler and self.api_workers > 1:
+            raise ValueError(
+                "EDGEWATCH_API_WORKERS > 1 needs the Celery scheduler: every worker would run "
+                "its own embedded scheduler (set EDGEWATCH_EMBEDDED_SCHEDULER=false)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sso_providers_are_complete(self) -> Settings:

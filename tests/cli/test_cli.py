@@ -43,6 +43,11 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
             {"EDGEWATCH_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"},
             "cannot use the database",
         ),
+        (
+            {"EDGEWATCH_API_WORKERS": "2", "EDGEWATCH_EMBEDDED_SCHEDULER": "true"},
+            "EDGEWATCH_API_WORKERS > 1 needs the Celery scheduler",
+        ),
+        ({"EDGEWATCH_API_WORKERS": "0"}, "EDGEWATCH_API_WORKERS"),
     ],
 )
 def test_bad_configuration_fails_serve_with_one_clear_line(

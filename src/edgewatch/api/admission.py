@@ -3,10 +3,11 @@ requests at once; the others wait in line, holding nothing, and are refused with
 have waited ``EDGEWATCH_REQUEST_QUEUE_TIMEOUT_SECONDS``.
 
 Why a line instead of letting every request in: a synchronous route runs in one of AnyIO's worker
-threads and keeps its pooled database connection from its first query until FastAPI has validated
-its response — which, for a synchronous route, FastAPI does in a worker thread too. With more
-requests in flight than threads, every thread could end up waiting for a connection while every
-connection was held by a request waiting for a thread. ``bench/load.py`` drove the API into
+threads and keeps its pooled database connection from its first query until its transaction
+ends — in a worker thread too (``api/deps.py``; FastAPI's own response validation used to be a
+third hop, now on the loop: ``api/routing.py``). With more requests in flight than threads, every
+thread could end up waiting for a connection while every connection was held by a request waiting
+for a thread. ``bench/load.py`` drove the API into
 exactly that: it stopped answering, even ``/health``, and the queued backlog kept it wedged long
 after the load stopped. Here the thread limit equals the admission limit, and each admitted
 request uses one thread at a time, so an admitted request never waits for a thread and that

@@ -31,7 +31,7 @@ from edgewatch.db import migrate
 from edgewatch.jobs.repository import latest_runs
 from edgewatch.markets.repository import newest_tick_by_venue
 from edgewatch.observability.logging import get_logger
-from edgewatch.observability.metrics import DATA_AGE, READINESS, REGISTRY
+from edgewatch.observability.metrics import DATA_AGE, READINESS, exposition_registry
 from edgewatch.quality.service import recent_counts
 from edgewatch.venues.resilience import circuit_states
 
@@ -319,4 +319,4 @@ def health_ready(request: Request, response: Response) -> Readiness:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics() -> Response:
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(exposition_registry()), media_type=CONTENT_TYPE_LATEST)

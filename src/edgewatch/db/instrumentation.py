@@ -25,7 +25,12 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.pool import QueuePool
 
-from edgewatch.observability.metrics import DB_ERRORS, DB_QUERY_DURATION, DB_SLOW_QUERIES, REGISTRY
+from edgewatch.observability.metrics import (
+    DB_ERRORS,
+    DB_QUERY_DURATION,
+    DB_SLOW_QUERIES,
+    register_scrape_time,
+)
 
 SLOW_QUERY_SECONDS = 1.0
 TABLE_SIZE_TTL_SECONDS = 60.0
@@ -141,7 +146,7 @@ def _measure(engine: Engine) -> dict[str, int]:
 
 
 _COLLECTOR = _EngineCollector()
-REGISTRY.register(_COLLECTOR)
+register_scrape_time(_COLLECTOR)
 
 
 def instrument(engine: Engine) -> None:

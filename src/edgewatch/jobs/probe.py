@@ -13,19 +13,18 @@ process writes there and ``/metrics`` sums them, as ``prometheus_client`` docume
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import redis
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 
 from edgewatch.jobs.celery_app import QUEUES
 from edgewatch.jobs.queue import queue_depths
 from edgewatch.observability.logging import get_logger
-from edgewatch.observability.metrics import REGISTRY
+from edgewatch.observability.metrics import exposition_registry
 
 log = get_logger(__name__)
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -61,14 +60,6 @@ def database_check(engine: Engine) -> Check:
     return check
 
 
-def _registry() -> CollectorRegistry:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return registry
-    return REGISTRY
-
-
 def serve_probes(
     *, port: int, host: str, checks: list[Check], broker_url: str
 ) -> ThreadingHTTPServer:
@@ -84,7 +75,7 @@ def serve_probes(
                 self._send(503 if failures else 200, "application/json", json.dumps(body).encode())
             elif self.path == "/metrics":
                 queue_depths(broker_url, QUEUES)
-                self._send(200, CONTENT_TYPE_LATEST, generate_latest(_registry()))
+                self._send(200, CONTENT_TYPE_LATEST, generate_latest(exposition_registry()))
             else:
                 self._send(404, "application/json", b'{"detail": "not found"}')
 

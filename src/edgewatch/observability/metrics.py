@@ -40,9 +40,37 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.registry import Collector
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+#: Collectors that read their values at scrape time (pool use, table sizes): this process's own.
+_SCRAPE_TIME: list[Collector] = []
+
+
+def register_scrape_time(collector: Collector) -> None:
+    REGISTRY.register(collector)
+    _SCRAPE_TIME.append(collector)
+
+
+def exposition_registry() -> CollectorRegistry:
+    """What ``/metrics`` exposes: ``REGISTRY``, or every process's values when there are several.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set (``edgewatch serve`` with ``EDGEWATCH_API_WORKERS`` > 1,
+    or Celery's prefork workers) each process writes its values to files there; counters and
+    histograms are summed, the admission gauges too (``livesum``), and the other gauges report the
+    most recent value any process set. Scrape-time collectors answer for the scraped process.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    for collector in _SCRAPE_TIME:
+        registry.register(collector)
+    return registry
+
 
 HTTP_REQUESTS = Counter(
     "edgewatch_http_requests_total",
@@ -86,6 +114,7 @@ DATA_AGE = Gauge(
     "edgewatch_data_age_seconds",
     "Age of the newest tick per venue.",
     ["venue"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
 HIGH_CONFIDENCE_SIGNALS = Counter(
@@ -98,6 +127,7 @@ READINESS = Gauge(
     "edgewatch_readiness_status",
     "1 when the named readiness check passes or warns, 0 when it fails.",
     ["check"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
 LOGINS = Counter(
@@ -134,11 +164,13 @@ RATE_LIMITED = Counter(
 REQUESTS_IN_FLIGHT = Gauge(
     "edgewatch_http_requests_in_flight",
     "Requests being worked on by this API process (at most EDGEWATCH_MAX_CONCURRENT_REQUESTS).",
+    multiprocess_mode="livesum",
     registry=REGISTRY,
 )
 REQUESTS_QUEUED = Gauge(
     "edgewatch_http_requests_queued",
     "Requests waiting for a free slot in this API process.",
+    multiprocess_mode="livesum",
     registry=REGISTRY,
 )
 REQUESTS_SHED = Counter(
@@ -162,6 +194,7 @@ QUEUE_DEPTH = Gauge(
     "edgewatch_queue_depth",
     "Celery tasks waiting in Redis, per queue (set on each read of the queue).",
     ["queue"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
 TASK_RETRIES = Counter(
@@ -209,6 +242,7 @@ PAPER_EQUITY = Gauge(
     "edgewatch_paper_equity_dollars",
     "A paper account's equity (cash plus positions at the last mid), set at each step.",
     ["account"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
 VENUE_REQUEST_DURATION = Histogram(
@@ -228,17 +262,20 @@ VENUE_CIRCUIT_OPEN = Gauge(
     "edgewatch_venue_circuit_open",
     "1 while a venue's circuit breaker is open or half-open (calls refused), else 0.",
     ["venue"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
 DATA_QUALITY_ISSUES = Gauge(
     "edgewatch_data_quality_issues",
     "Data-quality findings whose episode ended in the last 24 hours, by venue and kind.",
     ["venue", "kind"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
 ARCHIVE_SIZE = Gauge(
     "edgewatch_archive_size_bytes",
     "Bytes held in the archive store per kind (ticks, backtests), set by each retention run.",
     ["kind"],
+    multiprocess_mode="mostrecent",
     registry=REGISTRY,
 )
