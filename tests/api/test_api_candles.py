@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from pydantic_core import to_json
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
@@ -182,18 +183,42 @@ def test_candle_query_walks_the_candles_primary_key(
 
 @pytest.mark.both_backends
 @pytest.mark.parametrize("interval", ["raw", "1m", "1h"])
-def test_pages_are_the_bytes_the_tick_series_model_would_write(
-    client: TestClient, history: tuple[Market, datetime], interval: str
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_pages_hold_exactly_what_the_tick_series_model_declares(
+    client: TestClient, history: tuple[Market, datetime], interval: str, order: str
 ) -> None:
-    """The route writes its JSON straight from the rows: byte for byte what the model writes."""
+    """The route writes its JSON without the model (PostgreSQL formats it); the values must be
+    the model's: same fields, UTC times written with ``Z``, numbers, nulls."""
     market, start = history
-    params = {"from": start.isoformat(), "interval": interval, "limit": 100}
+    params = {"from": start.isoformat(), "interval": interval, "limit": 100, "order": order}
     response = client.get(f"/api/v1/markets/{market.id}/ticks", params=params)
     assert response.status_code == 200
     body = response.json()
     assert body["items"] and body["interval"] == interval
     assert body["next_cursor"] is not None or interval == "1h"
     model = TickSeries.model_validate(body)
-    assert model.model_dump_json().encode() == response.content
+    assert model.model_dump(mode="json") == body
     item_model = TickOut if interval == "raw" else CandleOut
     assert all(type(item) is item_model for item in model.items)
+
+
+@pytest.mark.both_backends
+def test_tick_times_keep_their_microseconds_and_zone(
+    client: TestClient, session: Session, seed: Any
+) -> None:
+    market = seed.market("Sub-second ticks")
+    base = seed.now.replace(microsecond=0) - timedelta(minutes=5)
+    offsets = [(0, 0), (1, 120_000), (2, 999_999), (3, 7)]
+    times = [base + timedelta(seconds=n, microseconds=m) for n, m in offsets]
+    rows = [(market.id, when, 0.4, 0.5, None, 1.0, None, None) for when in times]
+    store_ticks(session, pl.DataFrame(rows, schema=TICK_SCHEMA, orient="row"))
+    session.commit()
+
+    response = client.get(
+        f"/api/v1/markets/{market.id}/ticks",
+        params={"from": times[0].isoformat(), "interval": "raw"},
+    )
+
+    written = [item["tick_ts"] for item in response.json()["items"]]
+    assert written == [to_json(when).decode().strip('"') for when in times]
+    assert [when[19:] for when in written] == ["Z", ".120000Z", ".999999Z", ".000007Z"]

@@ -104,10 +104,28 @@ def list_ticks(
     after: datetime | None = None,
     descending: bool = False,
 ) -> list[Row[Any]]:
-    """Ticks of one market in ``[start, end)``, resuming after ``after`` in the chosen order.
+    """Ticks of one market in ``[start, end)``, resuming after ``after`` in the chosen order."""
+    return _plain_rows(
+        session,
+        ticks_query(
+            market_id, limit=limit, start=start, end=end, after=after, descending=descending
+        ),
+    )
+
+
+def ticks_query(
+    market_id: Any,
+    *,
+    limit: Any,
+    start: Any = None,
+    end: Any = None,
+    after: Any = None,
+    descending: bool = False,
+) -> Select[Any]:
+    """The select behind ``list_ticks``: the tick time first, then the prices.
 
     Every condition is on the ``(market_id, tick_ts)`` primary key, so the database walks that
-    index for this market only.
+    index for this market only. Values may be ``bindparam``s, as for ``candles_query``.
     """
     stmt = select(
         OddsTick.tick_ts,
@@ -125,7 +143,7 @@ def list_ticks(
     if after is not None:
         stmt = stmt.where(OddsTick.tick_ts < after if descending else OddsTick.tick_ts > after)
     order = OddsTick.tick_ts.desc() if descending else OddsTick.tick_ts.asc()
-    return _plain_rows(session, stmt.order_by(order).limit(limit))
+    return stmt.order_by(order).limit(limit)
 
 
 def newest_tick_by_venue(session: Session) -> dict[str, datetime]:
@@ -215,9 +233,44 @@ def page_candles(
 ) -> list[Row[Any]]:
     """Candles of one market and width over ``[start, end)``, paged by time like ``list_ticks``.
 
-    The candle holding ``start`` is included (``start`` is rounded down to its bucket). Every
-    condition is on the ``(market_id, width_seconds, bucket_start)`` primary key. Plain rows, not
-    ORM objects, like ``list_ticks``: a page is up to thousands of read-only candles.
+    Plain rows, not ORM objects, like ``list_ticks``: a page is up to thousands of read-only
+    candles.
+    """
+    return _plain_rows(
+        session,
+        candles_query(
+            market_id,
+            width_seconds=width_seconds,
+            limit=limit,
+            start=bucket_floor(start, width_seconds) if start is not None else None,
+            end=end,
+            after=after,
+            descending=descending,
+        ),
+    )
+
+
+def bucket_floor(start: datetime, width_seconds: int) -> datetime:
+    """The start of the minute or hour candle holding ``start``."""
+    floor = start.replace(second=0, microsecond=0)
+    return floor.replace(minute=0) if width_seconds >= 3600 else floor
+
+
+def candles_query(
+    market_id: Any,
+    *,
+    width_seconds: Any,
+    limit: Any,
+    start: Any = None,
+    end: Any = None,
+    after: Any = None,
+    descending: bool = False,
+) -> Select[Any]:
+    """The select behind ``page_candles``: the bucket's start first, then the candle.
+
+    ``start`` is a bucket start (``bucket_floor``), so the candle holding the window's start is
+    included. Every condition is on the ``(market_id, width_seconds, bucket_start)`` primary key.
+    Values may be ``bindparam``s (``markets/series.py`` compiles the query once per shape).
     """
     stmt = select(
         Candle.bucket_start,
@@ -231,10 +284,7 @@ def page_candles(
         Candle.tick_count,
     ).where(Candle.market_id == market_id, Candle.width_seconds == width_seconds)
     if start is not None:
-        floor = start.replace(second=0, microsecond=0)
-        if width_seconds >= 3600:
-            floor = floor.replace(minute=0)
-        stmt = stmt.where(Candle.bucket_start >= floor)
+        stmt = stmt.where(Candle.bucket_start >= start)
     if end is not None:
         stmt = stmt.where(Candle.bucket_start < end)
     if after is not None:
@@ -242,7 +292,7 @@ def page_candles(
             Candle.bucket_start < after if descending else Candle.bucket_start > after
         )
     order = Candle.bucket_start.desc() if descending else Candle.bucket_start.asc()
-    return _plain_rows(session, stmt.order_by(order).limit(limit))
+    return stmt.order_by(order).limit(limit)
 
 
 def _plain_rows(session: Session, stmt: Select[Any]) -> list[Row[Any]]:

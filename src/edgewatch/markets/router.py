@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic_core import to_json
-from sqlalchemy import Row
 
 from edgewatch.api import API_V1_PREFIX
 from edgewatch.api.cache import cached
@@ -35,6 +33,7 @@ from edgewatch.markets.schemas import (
     TickInterval,
     TickSeries,
 )
+from edgewatch.markets.series import read_page
 
 router = APIRouter(route_class=ApiRoute, prefix=f"{API_V1_PREFIX}/markets", tags=["markets"])
 
@@ -124,51 +123,33 @@ def list_ticks(
         choose_interval(start, end, now=utcnow(), limit=limit) if interval == "auto" else interval
     )
     descending = order == "desc"
+    window = {"market_id": market_id, "start": start, "end": end, "after": after}
     if chosen == "raw":
-        rows = repository.list_ticks(
-            session,
-            market_id,
-            limit=limit + 1,
-            start=start,
-            end=end,
-            after=after,
-            descending=descending,
+        page = read_page(
+            session, repository.ticks_query, limit=limit, descending=descending, **window
         )
     else:
-        rows = repository.page_candles(
+        width = CANDLE_SECONDS[chosen]
+        if start is not None:
+            window["start"] = repository.bucket_floor(start, width)
+        page = read_page(
             session,
-            market_id,
-            width_seconds=CANDLE_SECONDS[chosen],
-            limit=limit + 1,
-            start=start,
-            end=end,
-            after=after,
+            repository.candles_query,
+            limit=limit,
             descending=descending,
+            width_seconds=width,
+            **window,
         )
     # Rows prove the market exists; only an empty page pays for the query that tells them apart.
-    if not rows and not repository.market_exists(session, market_id):
+    if page.rows == 0 and not repository.market_exists(session, market_id):
         raise NotFound(f"Market {market_id} does not exist.")
-    return series_response(chosen, rows, limit)
-
-
-def series_response(interval: TickInterval, rows: Sequence[Row[Any]], limit: int) -> Response:
-    """A ``TickSeries`` page as JSON, written straight from the rows fetched with ``limit + 1``.
-
-    Why not a ``TickSeries`` model: a page holds up to thousands of rows whose types the columns
-    already fix, and building then serialising a model per row was most of the cost of an
-    uncached chart read. ``pydantic_core.to_json`` writes the same bytes the model would
-    (``tests/api/test_api_candles.py`` holds it to that); the route still declares ``TickSeries``
-    as its response model, for the OpenAPI document. The cursor is the time of the page's last
-    row, its first column.
-    """
-    page, has_more = split_page(list(rows), limit)
-    columns = tuple(rows[0]._fields) if rows else ()
-    body = {
-        "interval": interval,
-        "items": [dict(zip(columns, row, strict=True)) for row in page],
-        "next_cursor": encode_cursor(page[-1][0]) if has_more else None,
-    }
-    return Response(to_json(body), media_type="application/json")
+    cursor_json = to_json(encode_cursor(page.more_after) if page.more_after else None)
+    body = b'{"interval":"%s","items":%s,"next_cursor":%s}' % (
+        chosen.encode(),
+        page.items,
+        cursor_json,
+    )
+    return Response(body, media_type="application/json")
 
 
 #: Longest window ``interval=auto`` serves as raw ticks: an hour is 720 ticks at the simulator's
