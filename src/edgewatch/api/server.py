@@ -1,4 +1,5 @@
-"""How ``edgewatch serve`` runs the app: one uvicorn configuration, with or without TLS.
+"""How ``edgewatch serve`` runs the app: one uvicorn configuration, with or without TLS, in one
+process or several.
 
 Kept apart from the CLI so tests can run exactly the server production runs. Two choices matter:
 - uvicorn's own proxy-header handling is off. Which peers may set ``X-Forwarded-For`` is

@@ -6,9 +6,9 @@ database builds each row's JSON object and the page's array (``json_build_object
 ``json_agg``), numbers the rows to tell whether another page follows, and the API passes the text
 through. On SQLite the rows are read and written by ``pydantic_core.to_json``. Both write the
 same values the ``TickSeries`` model declares: times as UTC ISO 8601 with ``Z``, prices as JSON
-numbers, missing values as ``null`` (``tests/api/test_api_candles.py`` compares the two field by
-field). Only the spelling of a number may differ (PostgreSQL writes ``3637`` where Python writes
-``3637.0``).
+numbers, missing values as ``null`` (``tests/api/test_api_candles.py`` holds each backend's
+pages to the model). Only the spelling of a number may differ (PostgreSQL writes ``3637`` where
+Python writes ``3637.0``).
 """
 
 from __future__ import annotations
