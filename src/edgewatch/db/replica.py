@@ -7,7 +7,7 @@ pipelines, migrations and locks always use the primary. Unset, reads use the pri
 Read sessions run in autocommit: each statement is its own snapshot, and a read costs no
 ``BEGIN`` and no ``COMMIT`` round trip. Ending such a session sends nothing to the database, which
 lets the API end it on the event loop instead of handing it to a worker thread (``api/deps.py``);
-on this project's machines those two round trips and two thread hand-offs were a third of an
+on this project's machines those two round trips and two thread hand-offs were a fifth of an
 uncached read. A route that needs several statements to agree (a report, an export) uses a
 ``SessionDep`` transaction instead.
 
