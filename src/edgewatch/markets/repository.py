@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from edgewatch.models import Market, MarketLink, OddsTick
 from edgewatch.models.candle import Candle
@@ -136,14 +136,8 @@ def ticks_query(
         OddsTick.bid_size,
         OddsTick.ask_size,
     ).where(OddsTick.market_id == market_id)
-    if start is not None:
-        stmt = stmt.where(OddsTick.tick_ts >= start)
-    if end is not None:
-        stmt = stmt.where(OddsTick.tick_ts < end)
-    if after is not None:
-        stmt = stmt.where(OddsTick.tick_ts < after if descending else OddsTick.tick_ts > after)
-    order = OddsTick.tick_ts.desc() if descending else OddsTick.tick_ts.asc()
-    return stmt.order_by(order).limit(limit)
+    window = _Window(start=start, end=end, after=after, descending=descending, limit=limit)
+    return window.apply(stmt, OddsTick.tick_ts)
 
 
 def newest_tick_by_venue(session: Session) -> dict[str, datetime]:
@@ -283,16 +277,28 @@ def candles_query(
         Candle.volume,
         Candle.tick_count,
     ).where(Candle.market_id == market_id, Candle.width_seconds == width_seconds)
-    if start is not None:
-        stmt = stmt.where(Candle.bucket_start >= start)
-    if end is not None:
-        stmt = stmt.where(Candle.bucket_start < end)
-    if after is not None:
-        stmt = stmt.where(
-            Candle.bucket_start < after if descending else Candle.bucket_start > after
-        )
-    order = Candle.bucket_start.desc() if descending else Candle.bucket_start.asc()
-    return stmt.order_by(order).limit(limit)
+    window = _Window(start=start, end=end, after=after, descending=descending, limit=limit)
+    return window.apply(stmt, Candle.bucket_start)
+
+
+@dataclass(frozen=True)
+class _Window:
+    """``[start, end)`` of a time series, resumed after ``after`` in the chosen order, limited."""
+
+    start: Any
+    end: Any
+    after: Any
+    descending: bool
+    limit: Any
+
+    def apply(self, stmt: Select[Any], time: InstrumentedAttribute[datetime]) -> Select[Any]:
+        if self.start is not None:
+            stmt = stmt.where(time >= self.start)
+        if self.end is not None:
+            stmt = stmt.where(time < self.end)
+        if self.after is not None:
+            stmt = stmt.where(time < self.after if self.descending else time > self.after)
+        return stmt.order_by(time.desc() if self.descending else time.asc()).limit(self.limit)
 
 
 def _plain_rows(session: Session, stmt: Select[Any]) -> list[Row[Any]]:
