@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -103,15 +104,12 @@ def _insert_order(
         closed_at=ticket.closed_at,
         reference=order.reference[:200],
     )
-    session.add(row)
-    session.flush()
-    ticket.order_id = row.id
-    audit.append(
+    _add_audited(
         session,
+        row,
         actor=actor,
         action="paper.order.placed",
         subject_type="paper_order",
-        subject_id=row.id,
         details={
             "account_id": account.id,
             "source": row.source,
@@ -126,9 +124,32 @@ def _insert_order(
             "reason": row.reason,
         },
     )
+    ticket.order_id = row.id
     PAPER_ORDERS.labels(source=row.source, status="placed").inc()
     if row.status != "pending":
         audit_close(session, row, actor=actor)
+
+
+def _add_audited(
+    session: Session,
+    row: PaperOrder | PaperFill | PaperSettlement,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    details: dict[str, Any],
+) -> None:
+    """Insert ``row`` and its audit entry, which names the row by the id the insert gave it."""
+    session.add(row)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=row.id,
+        details=details,
+    )
 
 
 def _close_order(session: Session, row: PaperOrder, ticket: Ticket, *, actor: str) -> None:
@@ -170,14 +191,12 @@ def _insert_fill(
         cash_flow=fill.cash_flow,
         filled_at=fill.filled_at,
     )
-    session.add(row)
-    session.flush()
-    audit.append(
+    _add_audited(
         session,
+        row,
         actor=actor,
         action="paper.fill",
         subject_type="paper_fill",
-        subject_id=row.id,
         details={
             "account_id": account.id,
             "order_id": ticket.order_id,
@@ -224,14 +243,12 @@ def _insert_settlement(
         pnl=pnl,
         settled_at=settlement.settled_at,
     )
-    session.add(row)
-    session.flush()
-    audit.append(
+    _add_audited(
         session,
+        row,
         actor=actor,
         action="paper.settlement",
         subject_type="paper_settlement",
-        subject_id=row.id,
         details={
             "account_id": account.id,
             "market_id": row.market_id,
