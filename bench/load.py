@@ -3,9 +3,9 @@
 Seeds ``EDGEWATCH_LOAD_TICKS`` ticks (default 10 million) into a throwaway PostgreSQL (or the one
 in ``EDGEWATCH_DATABASE_URL``), starts a private Redis and ``edgewatch serve`` with one worker
 process per core (``EDGEWATCH_API_WORKERS`` overrides; "server CPU" is all of them together, in
-units of one core), then drives the API open-loop (requests are sent on schedule whether or not
-earlier ones have answered, so a slow server shows up as latency instead of being hidden by a
-polite client):
+units of one core), then drives the API open-loop with ``openloop`` (requests are sent on schedule
+whether or not earlier ones have answered, so a slow server shows up as latency instead of being
+hidden by a polite client; latency counts from each request's scheduled start):
 
 1. a steady 200 requests/s over the mix: p50/p95/p99 per route;
 2. the same rate against ``/health`` only, the in-run baseline (the cost of HTTP + the framework);
@@ -13,28 +13,25 @@ polite client):
    errors and whose achieved rate is within 5 % of the target.
 
 The load generator shares the machine with the server (two cores here), so the absolute figures
-are a floor. The last two lines are ``api_p95_ms_at_200rps=<x>`` and
-``api_max_rps_p95_under_100ms=<n>``.
+are a floor; it reports its own CPU per request too. The last two lines are
+``api_p95_ms_at_200rps=<x>`` and ``api_max_rps_p95_under_100ms=<n>``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-import aiohttp
 import httpx
 from sqlalchemy import select
 
@@ -43,6 +40,7 @@ from edgewatch.db.engine import create_db_engine
 from edgewatch.db.scratch import free_port, throwaway_postgres
 from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.models import Market
+from openloop import Results, drive
 from seed import seed_database
 
 STEADY_RPS = 200
@@ -55,17 +53,6 @@ REQUEST_TIMEOUT_SECONDS = 10
 MAX_ERROR_RATE = 0.001
 #: API processes (``EDGEWATCH_API_WORKERS``); by default one per core, as docs/scaling.md advises.
 API_WORKERS = int(os.environ.get("EDGEWATCH_API_WORKERS", str(os.cpu_count() or 1)))
-
-
-@dataclass
-class Results:
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: int = 0
-    sent: int = 0
-    elapsed: float = 0.0
-
-    def all_ms(self) -> list[float]:
-        return [ms for values in self.latencies.values() for ms in values]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -105,50 +92,6 @@ def request_mix(market_ids: list[int], newest: datetime, rng: random.Random) -> 
     if roll < 0.92:
         return "links", "/api/v1/links?limit=50"
     return "pipelines", "/api/v1/pipelines"
-
-
-async def drive(
-    base_url: str,
-    api_key: str,
-    rate: float,
-    seconds: float,
-    pick: Callable[[], tuple[str, str]],
-) -> Results:
-    """Send ``rate`` requests/s for ``seconds`` on schedule, then wait for every answer.
-
-    aiohttp rather than httpx: httpx's connection pool scans every connection for every request,
-    so at a few hundred requests in flight the generator, not the server, was the bottleneck.
-    """
-    results = Results()
-    connector = aiohttp.TCPConnector(limit=MAX_IN_FLIGHT)
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(
-        base_url=base_url, headers={"X-API-Key": api_key}, connector=connector, timeout=timeout
-    ) as client:
-
-        async def one(route: str, path: str) -> None:
-            started = time.perf_counter()
-            try:
-                async with client.get(path) as response:
-                    await response.read()
-                    ok = response.status < 400
-            except (aiohttp.ClientError, TimeoutError):
-                ok = False
-            results.latencies[route].append((time.perf_counter() - started) * 1000)
-            results.errors += not ok
-
-        tasks = []
-        total = int(rate * seconds)
-        begin = time.perf_counter()
-        for index in range(total):
-            delay = begin + index / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(*pick())))
-        await asyncio.gather(*tasks)
-        results.sent = total
-        results.elapsed = time.perf_counter() - begin
-    return results
 
 
 @contextmanager
@@ -270,7 +213,8 @@ def report(title: str, results: Results, server_cpu: float) -> None:
         f"\n{title}: {results.sent:,} requests in {results.elapsed:.1f} s "
         f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors, "
         f"server CPU {server_cpu:.0%} of one core "
-        f"({server_cpu * results.elapsed / results.sent * 1000:.1f} ms per request)"
+        f"({server_cpu * results.elapsed / results.sent * 1000:.1f} ms per request), "
+        f"generator {results.client_cpu / results.sent * 1000:.2f} ms per request"
     )
     print(f"  {'route':<16} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for route, values in sorted(results.latencies.items()):
@@ -290,7 +234,15 @@ def phase(
     """One steady phase from a settled server: its results and the server's CPU share."""
     server.settle()
     cpu_before = server.cpu_seconds()
-    results = asyncio.run(drive(server.url, key, rate, seconds, pick))
+    results = drive(
+        server.url,
+        {"X-API-Key": key},
+        rate,
+        seconds,
+        pick,
+        max_in_flight=MAX_IN_FLIGHT,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+    )
     return results, (server.cpu_seconds() - cpu_before) / results.elapsed
 
 
