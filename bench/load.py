@@ -208,13 +208,12 @@ def admin_key(database_url: str) -> tuple[str, list[int]]:
     return secret, market_ids
 
 
-def report(title: str, results: Results, server_cpu: float) -> None:
+def report(title: str, results: Results, usage: Usage) -> None:
     print(
         f"\n{title}: {results.sent:,} requests in {results.elapsed:.1f} s "
-        f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors, "
-        f"server CPU {server_cpu:.0%} of one core "
-        f"({server_cpu * results.elapsed / results.sent * 1000:.1f} ms per request), "
-        f"generator {results.client_cpu / results.sent * 1000:.2f} ms per request"
+        f"({results.sent / results.elapsed:,.0f}/s), {results.errors} errors, {usage}; "
+        f"per request: server {usage.server * results.elapsed / results.sent * 1000:.1f} ms, "
+        f"generator {results.client_cpu / results.sent * 1000:.2f} ms of CPU"
     )
     print(f"  {'route':<16} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for route, values in sorted(results.latencies.items()):
@@ -224,16 +223,35 @@ def report(title: str, results: Results, server_cpu: float) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Usage:
+    """CPU used during a phase, in units of one core: the API's processes, and the whole machine
+    (API, PostgreSQL, Redis and this generator) out of ``os.cpu_count()`` cores."""
+
+    server: float
+    machine: float
+
+    def __str__(self) -> str:
+        return f"server CPU {self.server:.0%}, machine {self.machine:.0%} of {os.cpu_count()} cores"
+
+
+def _machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent not idle since boot (Linux /proc/stat)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def phase(
     server: Server,
     key: str,
     rate: float,
     seconds: float,
     pick: Callable[[], tuple[str, str]],
-) -> tuple[Results, float]:
-    """One steady phase from a settled server: its results and the server's CPU share."""
+) -> tuple[Results, Usage]:
+    """One steady phase from a settled server: its results and the CPU it took."""
     server.settle()
-    cpu_before = server.cpu_seconds()
+    server_before, machine_before = server.cpu_seconds(), _machine_busy_seconds()
     results = drive(
         server.url,
         {"X-API-Key": key},
@@ -243,7 +261,11 @@ def phase(
         max_in_flight=MAX_IN_FLIGHT,
         timeout=REQUEST_TIMEOUT_SECONDS,
     )
-    return results, (server.cpu_seconds() - cpu_before) / results.elapsed
+    usage = Usage(
+        server=(server.cpu_seconds() - server_before) / results.elapsed,
+        machine=(_machine_busy_seconds() - machine_before) / results.elapsed,
+    )
+    return results, usage
 
 
 def run(database_url: str, ticks: int) -> None:
@@ -254,20 +276,22 @@ def run(database_url: str, ticks: int) -> None:
         print(f"API: edgewatch serve with {API_WORKERS} worker process(es)")
         mix = lambda: request_mix(market_ids, newest, rng)  # noqa: E731
         phase(server, key, 50, 5, mix)  # warm-up: connections, caches, plans
-        steady, cpu = phase(server, key, STEADY_RPS, STEADY_SECONDS, mix)
-        report(f"mix at {STEADY_RPS} requests/s", steady, cpu)
-        health, cpu = phase(server, key, STEADY_RPS, STEADY_SECONDS, lambda: ("health", "/health"))
-        report(f"baseline: /health at {STEADY_RPS} requests/s", health, cpu)
+        steady, usage = phase(server, key, STEADY_RPS, STEADY_SECONDS, mix)
+        report(f"mix at {STEADY_RPS} requests/s", steady, usage)
+        health, usage = phase(
+            server, key, STEADY_RPS, STEADY_SECONDS, lambda: ("health", "/health")
+        )
+        report(f"baseline: /health at {STEADY_RPS} requests/s", health, usage)
         best = 0
         for rate in RAMP:
-            step, cpu = phase(server, key, rate, RAMP_SECONDS, mix)
+            step, usage = phase(server, key, rate, RAMP_SECONDS, mix)
             p95 = percentile(step.all_ms(), 0.95)
             achieved = step.sent / step.elapsed
             ok = p95 < P95_TARGET_MS and step.errors / step.sent < MAX_ERROR_RATE
             ok = ok and achieved >= 0.95 * rate
             print(
                 f"ramp {rate:>5}/s: achieved {achieved:,.0f}/s, p95 {p95:.1f} ms, "
-                f"{step.errors} errors, server CPU {cpu:.0%} -> {'ok' if ok else 'over'}"
+                f"{step.errors} errors, {usage} -> {'ok' if ok else 'over'}"
             )
             if not ok:
                 break
