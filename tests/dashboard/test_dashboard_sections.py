@@ -175,7 +175,11 @@ def test_admin_runs_a_pipeline_and_sees_quarantine_and_models(
     assert run.status == "succeeded"
     assert client.post("/admin/pipelines/nonsense/run").status_code == 404
     assert "Nothing quarantined" in client.get("/admin/quarantine").text
-    assert "No model has been trained yet" in client.get("/admin/models").text
+    empty_registry = client.get("/admin/models").text
+    assert "No model has been trained yet" in empty_registry
+    # The empty state names each command once, with its real arguments.
+    assert empty_registry.count("edgewatch models train --name &lt;name&gt; --activate") == 1
+    assert empty_registry.count("edgewatch models activate &lt;name&gt; &lt;version&gt;") == 1
 
 
 def test_paper_page_shows_the_account_and_the_kill_switch_needs_paper_trade(
