@@ -27,8 +27,9 @@ from edgewatch.config import Settings
 from edgewatch.observability.logging import get_logger
 from edgewatch.observability.metrics import REDIS_ERRORS
 
-DataKind = Literal["markets", "ticks", "signals"]
-KINDS: tuple[DataKind, ...] = ("markets", "ticks", "signals")
+#: ``pipelines`` is the pipeline runs themselves (``jobs/runner.runs_changed``), not their output.
+DataKind = Literal["markets", "ticks", "signals", "pipelines"]
+KINDS: tuple[DataKind, ...] = ("markets", "ticks", "signals", "pipelines")
 #: What each pipeline writes (by name, or by prefix ending in ``-``); unknown ones bump all.
 PIPELINE_WRITES: dict[str, tuple[DataKind, ...]] = {
     "ingest-": ("markets", "ticks"),

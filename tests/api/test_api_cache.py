@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from edgewatch import data_versions
 from edgewatch.api.app import create_app
-from edgewatch.api.cache import MemoryStore
+from edgewatch.api.cache import LIVE_TTL_SECONDS, MemoryStore, cache_policy_of, cached
 from edgewatch.config import Settings
 from edgewatch.jobs.pipelines import available_pipelines
 from edgewatch.jobs.runner import run_pipeline
@@ -199,8 +199,42 @@ def test_the_link_list_is_cached_until_a_review_changes_it(
     assert [item["status"] for item in after.json()["items"]] == ["confirmed"]
 
 
+def test_pipeline_runs_are_cached_until_a_run_is_queued_starts_or_ends(
+    client: Any, settings: Settings, engine: Engine
+) -> None:
+    first = client.get("/api/v1/pipelines")
+    second = client.get("/api/v1/pipelines")
+    assert (first.headers["x-cache"], second.headers["x-cache"]) == ("miss", "hit")
+    # Queue depths are live: the entry lives seconds, not minutes.
+    assert second.headers["cache-control"] == "private, max-age=10"
+
+    # Triggered without a broker: queued, then run in the background (the test client waits).
+    triggered = client.post("/api/v1/pipelines/match-markets/runs")
+    assert triggered.status_code == 202, triggered.text
+    after_trigger = client.get("/api/v1/pipelines")
+    assert after_trigger.headers["x-cache"] == "miss"
+    assert [(run["pipeline"], run["status"]) for run in after_trigger.json()["items"]] == [
+        ("match-markets", "succeeded")
+    ]
+    assert client.get("/api/v1/pipelines").headers["x-cache"] == "hit"
+
+    match = available_pipelines(settings)["match-markets"]
+    run_pipeline(match.name, match.step, settings=settings, engine=engine)
+
+    after_run = client.get("/api/v1/pipelines")
+    assert after_run.headers["x-cache"] == "miss"
+    assert len(after_run.json()["items"]) == 2
+
+
+def test_live_views_may_cache_for_seconds_and_data_views_for_minutes() -> None:
+    assert cache_policy_of(cached("live", reads=("pipelines",), ttl_seconds=LIVE_TTL_SECONDS))
+    for ttl in (60, 3600):
+        with pytest.raises(ValueError, match="5 to 15 minutes"):
+            cached("wrong", reads=("markets",), ttl_seconds=ttl)
+
+
 def test_routes_without_a_cache_policy_are_no_store(client: Any) -> None:
-    response = client.get("/api/v1/pipelines")
+    response = client.get("/api/v1/quarantine")
 
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"

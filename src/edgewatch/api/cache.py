@@ -1,4 +1,4 @@
-"""The response cache for read routes over markets, ticks and signals, with ETags.
+"""The response cache for read routes over markets, ticks, signals and pipeline runs, with ETags.
 
 A route opts in with ``dependencies=[cached(...)]``: its name (the metric label), the data kinds it
 reads and a TTL. On each request the ``cached`` dependency — which runs after the app-wide
@@ -46,6 +46,8 @@ from edgewatch.data_versions import DataKind, read_file_versions, version_key, v
 from edgewatch.observability.metrics import CACHE_REQUESTS
 
 STATE_KEY = "response_cache"
+#: The TTL of a route that shows live state (``/api/v1/pipelines``: queue depths).
+LIVE_TTL_SECONDS = 10
 #: One entry may use at most this share of the in-memory cache.
 MAX_ENTRY_SHARE = 8
 
@@ -184,9 +186,13 @@ def _app_version() -> str:
 
 
 def cached(name: str, *, reads: tuple[DataKind, ...], ttl_seconds: int) -> Any:
-    """A route dependency that serves the route from the cache; see the module docstring."""
-    if not 300 <= ttl_seconds <= 900:
-        raise ValueError("response cache TTLs are 5 to 15 minutes")
+    """A route dependency that serves the route from the cache; see the module docstring.
+
+    Views of stored data keep entries 5 to 15 minutes (writes invalidate them sooner); a view of
+    live state, such as queue depths, ``LIVE_TTL_SECONDS``.
+    """
+    if ttl_seconds != LIVE_TTL_SECONDS and not 300 <= ttl_seconds <= 900:
+        raise ValueError(f"response cache TTLs are 5 to 15 minutes, or {LIVE_TTL_SECONDS} s")
     return Depends(_Lookup(CachePolicy(name=name, reads=reads, ttl_seconds=ttl_seconds)))
 
 

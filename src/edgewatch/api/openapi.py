@@ -172,11 +172,12 @@ def _document_cache(operation: dict[str, Any], policy: CachePolicy) -> None:
             }
         )
     responses["304"] = {"description": "Not Modified: `If-None-Match` matched the current ETag."}
+    ttl = policy.ttl_seconds
+    lifetime = f"{ttl // 60} minutes" if ttl % 60 == 0 else f"{ttl} seconds"
     _describe(
         operation,
-        f"**Caching:** answers are cached for up to {policy.ttl_seconds // 60} minutes and "
-        "refreshed as soon as new data is stored; conditional requests with `If-None-Match` "
-        "get a 304.",
+        f"**Caching:** answers are cached for up to {lifetime} and refreshed as soon as new "
+        "data is stored; conditional requests with `If-None-Match` get a 304.",
     )
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, computed_field
 from sqlalchemy import Engine
 
 from edgewatch.api import API_V1_PREFIX
+from edgewatch.api.cache import LIVE_TTL_SECONDS, cached
 from edgewatch.api.deps import SessionDep, SettingsDep
 from edgewatch.api.pagination import CursorParam, Page, decode_id_cursor, encode_cursor, split_page
 from edgewatch.api.params import text_filter
@@ -27,7 +28,7 @@ from edgewatch.clock import utcnow
 from edgewatch.config import Settings
 from edgewatch.errors import NotFound, PipelineBusy, TemporaryError
 from edgewatch.jobs import repository
-from edgewatch.jobs.runner import mark_skipped, queue_run, run_pipeline
+from edgewatch.jobs.runner import mark_skipped, queue_run, run_pipeline, runs_changed
 from edgewatch.observability.logging import get_logger
 
 router = APIRouter(route_class=ApiRoute, prefix=API_V1_PREFIX, tags=["pipelines"])
@@ -107,6 +108,8 @@ class RejectedRecordOut(BaseModel):
     "/pipelines",
     summary="List recent pipeline runs, newest first",
     responses=problem_responses(422),
+    # Live state: runs show at once (every change bumps the version), queue depths within 10 s.
+    dependencies=[cached("pipelines", reads=("pipelines",), ttl_seconds=LIVE_TTL_SECONDS)],
 )
 def list_pipeline_runs(
     session: SessionDep,
@@ -173,6 +176,7 @@ def trigger_pipeline_run(
     run = queue_run(session, name)
     # The worker must find the row: commit before the message can be delivered.
     session.commit()
+    runs_changed(settings)
     if settings.resolved_broker_url is None:
         engine: Engine = request.app.state.engine
         background.add_task(_run_in_process, name, run.id, settings, engine)
@@ -185,6 +189,7 @@ def trigger_pipeline_run(
     except Exception as exc:
         mark_skipped(session, run.id, f"could not reach the broker: {exc}")
         session.commit()
+        runs_changed(settings)
         raise TemporaryError(f"the job queue is unavailable; run {run.id} was not queued") from exc
     return TriggeredRunOut(run=PipelineRunOut.model_validate(run), executor="celery")
 
@@ -200,6 +205,7 @@ def _run_in_process(name: str, run_id: int, settings: Settings, engine: Engine) 
     except PipelineBusy:
         with session_scope(make_session_factory(engine)) as session:
             mark_skipped(session, run_id, f"another run of {name} was in progress")
+        runs_changed(settings)
     except Exception:
         log.exception("triggered_run_failed_to_start", pipeline=name, run_id=run_id)
 

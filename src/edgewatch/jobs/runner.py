@@ -87,6 +87,15 @@ def queue_run(session: Session, name: str) -> PipelineRun:
     return run
 
 
+def runs_changed(settings: Settings) -> None:
+    """Say that pipeline runs were added or changed; call after the commit.
+
+    ``GET /api/v1/pipelines`` is cached under the ``pipelines`` data version, so a run that is
+    queued, starts, ends or is skipped shows at once instead of when its cache entry expires.
+    """
+    data_versions.bump(settings, ("pipelines",))
+
+
 def mark_skipped(session: Session, run_id: int, reason: str) -> bool:
     """Mark a still-``queued`` run ``skipped``; False if it was claimed or finished meanwhile."""
     result = session.execute(
@@ -155,6 +164,7 @@ def run_pipeline(
                 return run
             run_id = run.id
             previous = last_cursor(session, name)
+        runs_changed(settings)
         with bound_context(pipeline=name, pipeline_run_id=run_id):
             started = time.perf_counter()
             outcome: PipelineOutcome | None = None
@@ -191,6 +201,7 @@ def run_pipeline(
                     run.rows_rejected = outcome.rows_rejected
                     run.cursor = outcome.cursor or previous
                     run.details = {**(run.details or {}), **outcome.details}
+            runs_changed(settings)
             PIPELINE_RUNS.labels(pipeline=name, status=run.status).inc()
             PIPELINE_DURATION.labels(pipeline=name).observe(duration)
             log.info(

@@ -42,7 +42,7 @@ from edgewatch.db.session import make_session_factory, session_scope
 from edgewatch.errors import DatabaseUnavailable, NotFound, PipelineBusy, TemporaryError
 from edgewatch.jobs.celery_app import PIPELINES_QUEUE, RUN_TASK
 from edgewatch.jobs.pipelines import PipelineSpec, available_pipelines
-from edgewatch.jobs.runner import mark_skipped, run_pipeline
+from edgewatch.jobs.runner import mark_skipped, run_pipeline, runs_changed
 from edgewatch.models import PipelineRun
 from edgewatch.observability.logging import bound_context, get_logger
 from edgewatch.observability.metrics import TASK_RETRIES
@@ -123,6 +123,7 @@ def _run(task: Task[Any, Any], pipeline: str, run_id: int | None) -> str:
         if run_id is not None:
             with session_scope(rt.factory) as session:
                 mark_skipped(session, run_id, f"no pipeline named {pipeline!r} on this worker")
+            runs_changed(rt.settings)
         return "unknown"
     try:
         run = run_pipeline(
@@ -153,10 +154,12 @@ def _busy(task: Task[Any, Any], rt: Runtime, pipeline: str, run_id: int | None) 
         log.info("pipeline_skipped_busy")
         return "busy"
     with session_scope(rt.factory) as session:
-        if mark_skipped(session, run_id, f"another run of {pipeline} was in progress"):
-            log.info("pipeline_run_skipped_busy", run_id=run_id)
-            return "skipped"
-        status = session.get_one(PipelineRun, run_id).status
+        skipped = mark_skipped(session, run_id, f"another run of {pipeline} was in progress")
+        status = "skipped" if skipped else session.get_one(PipelineRun, run_id).status
+    if skipped:
+        runs_changed(rt.settings)
+        log.info("pipeline_run_skipped_busy", run_id=run_id)
+        return "skipped"
     if status != "running":
         return status
     # This run had started in a worker that died; its lock goes when its connection does.
