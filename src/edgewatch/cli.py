@@ -7,12 +7,15 @@ configuration, bad input, an unreachable database) — never a traceback.
 from __future__ import annotations
 
 import contextlib
+import decimal
+import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import desc, func, select
@@ -233,14 +236,41 @@ def pipeline_run(name: str = typer.Argument(help="Pipeline name (see `pipeline l
 
 
 def main() -> None:
-    """Console entry point: user-fixable errors become one line and exit status 2."""
+    """Console entry point: user-fixable errors become one line and exit status 2.
+
+    Errors that reach here unplanned are still reported in one line (what failed, and how to see
+    the traceback) rather than as a traceback: values too large for their type, input nested too
+    deeply, files that cannot be written, and settings objects that refuse a value.
+    """
     try:
         app()
     except EdgewatchError as exc:
-        print(f"edgewatch: {exc.message}", file=sys.stderr)
-        sys.exit(2)
+        _exit(exc.message, 2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or exc.title
+        _exit(f"{where}: {first['msg']}", 2)
+    except (OverflowError, decimal.InvalidOperation, decimal.Overflow) as exc:
+        _exit(f"a number is out of range ({type(exc).__name__}: {exc})", 2)
+    except RecursionError:
+        _exit("the input is nested too deeply to read", 2)
+    except OSError as exc:
+        _exit(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc), 2)
+    except Exception as exc:
+        if os.environ.get("EDGEWATCH_LOG_LEVEL", "").lower() == "debug":
+            raise
+        _exit(
+            f"unexpected error ({type(exc).__name__}: {str(exc)[:300]}); "
+            "EDGEWATCH_LOG_LEVEL=debug shows the traceback",
+            1,
+        )
+
+
+def _exit(message: str, status: int) -> NoReturn:
+    print(f"edgewatch: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,17 @@ def parse_timestamp(text: str | float | int) -> datetime:
 
     Raises ``InvalidInput`` naming the value when it is neither.
     """
-    if isinstance(text, int | float):
-        return datetime.fromtimestamp(float(text), UTC)
-    raw = text.strip()
+    raw = text.strip() if isinstance(text, str) else text
     try:
         return datetime.fromtimestamp(float(raw), UTC)
+    except (OverflowError, OSError):
+        raise InvalidInput(f"time out of range: {text!r}") from None
     except ValueError:
         pass
     try:
-        return as_utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+        return as_utc(datetime.fromisoformat(str(raw).replace("Z", "+00:00")))
+    except OverflowError:
+        # e.g. 0001-01-01T00:00:00+14:00, which is before the first representable UTC time
+        raise InvalidInput(f"time out of range: {text!r}") from None
     except ValueError:
         raise InvalidInput(f"not an ISO 8601 time or epoch seconds: {text!r}") from None

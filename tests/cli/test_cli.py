@@ -61,6 +61,42 @@ def test_bad_configuration_fails_serve_with_one_clear_line(
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["db", "upgrade", "nosuch"], "revision 'nosuch': Can't locate revision"),
+        (["db", "downgrade", ""], "a revision is needed"),
+        (["export", "{tmp}/out", "--from", "1e400"], "--from: time out of range: '1e400'"),
+        (["backtest", "show", "99999999999999999999999"], "a number is out of range"),
+        (
+            ["paper", "create", "rich", "--balance", "1e400"],
+            "starting_balance must be a positive amount up to 1,000,000,000",
+        ),
+        (
+            ["paper", "create", "wide", "--max-total-exposure", "1e400"],
+            "max_total_exposure: Input should be less than or equal to 1000000000",
+        ),
+        (["openapi", "export", "--output", "{tmp}"], "Is a directory: {tmp}"),
+        (["smoke", "--url", "http://[::1"], "--url is not a usable URL"),
+        (
+            ["record", "--venue", "sim", "--out", "{tmp}/rec", "--duration", "nan"],
+            "--duration must be a number of seconds >= 0, got nan",
+        ),
+    ],
+)
+def test_bad_arguments_fail_with_one_clear_line(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    tmp = str(tmp_path)
+    result = run_cli(*(arg.format(tmp=tmp) for arg in args), env={"EDGEWATCH_DATA_DIR": tmp})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("edgewatch: ")
+    assert expected.format(tmp=tmp) in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_pipeline_list_and_run(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDGEWATCH_DATABASE_URL", settings.resolved_database_url)
     monkeypatch.setenv("EDGEWATCH_DATA_DIR", str(settings.data_dir))

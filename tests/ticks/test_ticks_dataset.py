@@ -171,6 +171,9 @@ def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
     bad = (
         "kalshi,K1,yesterday,0.4,0.45,,\n"
         "kalshi,K1,2026-06-01T12:10:00,0.4,0.45,,\n"
+        # Valid ISO 8601, but in year 0 and year 10000 once in UTC: beyond Python's datetime.
+        "kalshi,K1,0001-01-01T00:00:00+14:00,0.4,0.45,,\n"
+        "kalshi,K1,9999-12-31T23:59:59-14:00,0.4,0.45,,\n"
         "kalshi,K1,2026-06-01T12:11:00+00:00,NaN,0.45,,\n"
         "kalshi,K1,2026-06-01T12:12:00+00:00,0.4,1.5,,\n"
         "kalshi,K1,2026-06-01T12:13:00+00:00,0.6,0.5,,\n"
@@ -184,9 +187,9 @@ def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
     )
     dataset = open_dataset(write_dataset(tmp_path / "data", GOOD_TICKS + bad))
     summary = import_dataset(session_factory, dataset, batch_rows=5)
-    assert (summary.rows_read, summary.stored, summary.ticks_rejected) == (16, 4, 12)
+    assert (summary.rows_read, summary.stored, summary.ticks_rejected) == (18, 4, 14)
     assert summary.rejected == {
-        "tick:bad_time": 2,
+        "tick:bad_time": 4,
         "tick:not_finite": 1,
         "tick:out_of_range": 1,
         "tick:crossed_quote": 1,
@@ -199,7 +202,7 @@ def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
         "link:unknown_market": 1,
         "link:bad_relation": 1,
     }
-    assert "16 tick rows read, 4 stored, 0 already present, 15 rejected" in summary.line()
+    assert "18 tick rows read, 4 stored, 0 already present, 17 rejected" in summary.line()
     with session_factory() as session:
         assert count(session, OddsTick) == 4
         rows = session.scalars(select(RejectedRecord).where(RejectedRecord.kind == "tick")).all()
@@ -330,6 +333,21 @@ def test_import_of_an_unreadable_tick_file_is_one_line_and_exit_2(tmp_path: Path
     assert result.exit_code == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"edgewatch: cannot read {directory}")
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_import_of_a_tick_file_whose_times_are_lists_is_one_line(tmp_path: Path) -> None:
+    directory = write_dataset(tmp_path / "d", GOOD_TICKS)
+    (directory / "ticks.csv").unlink()
+    columns = {name: [None] for name in ("bid", "ask", "last", "volume", "bid_size", "ask_size")}
+    pl.DataFrame(
+        {"venue": ["kalshi"], "market_id": ["K1"], "ts": [[1, 2]], **columns}
+    ).write_parquet(directory / "ticks.parquet")
+    result = CliRunner().invoke(app, ["import", str(directory)])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "edgewatch: column ts holds List(Int64), not times (text, epoch or datetime)"
+    )
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine
+
+from edgewatch.errors import InvalidInput
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -21,11 +25,22 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+    """Migrate up to ``revision``; an unknown or unreachable revision is ``InvalidInput``."""
+    _run(command.upgrade, url, revision)
 
 
 def downgrade(url: str, revision: str = "-1") -> None:
-    command.downgrade(alembic_config(url), revision)
+    """Migrate down to ``revision``; an unknown or unreachable revision is ``InvalidInput``."""
+    _run(command.downgrade, url, revision)
+
+
+def _run(step: Callable[[Config, str], None], url: str, revision: str) -> None:
+    if not revision.strip():
+        raise InvalidInput("a revision is needed: an id, head, base, +N or -N")
+    try:
+        step(alembic_config(url), revision)
+    except CommandError as exc:
+        raise InvalidInput(f"revision {revision!r}: {exc}") from None
 
 
 def check(url: str) -> None:

@@ -20,7 +20,13 @@ from edgewatch.models.paper import (
 )
 from edgewatch.paper.engine import Valuation
 from edgewatch.paper.policy import Policy
-from edgewatch.paper.service import AccountSettings, policy_of
+from edgewatch.paper.service import (
+    MAX_BALANCE,
+    MAX_LATENCY,
+    MAX_POSITION,
+    AccountSettings,
+    policy_of,
+)
 
 OrderStatus = Literal["pending", "filled", "partially_filled", "rejected", "cancelled"]
 Side = Literal["yes", "no"]
@@ -80,7 +86,7 @@ class AccountCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$")
     starting_balance: Money = Field(
-        default=Decimal(10_000), gt=0, le=10**9, allow_inf_nan=False, decimal_places=10
+        default=Decimal(10_000), gt=0, le=MAX_BALANCE, allow_inf_nan=False, decimal_places=10
     )
     auto_trade: bool = Field(default=True, strict=True)
     strategies: list[StrategyName] | None = Field(
@@ -89,11 +95,13 @@ class AccountCreate(BaseModel):
         description="Trade only these strategies' signals (default: all).",
     )
     policy: PolicySettings = Field(default_factory=PolicySettings)
-    max_position: int = Field(default=1_000, ge=1, le=10**9, strict=True)
+    max_position: int = Field(default=1_000, ge=1, le=MAX_POSITION, strict=True)
     slippage: Money = Field(
         default=Decimal("0.01"), ge=0, le=1, allow_inf_nan=False, decimal_places=10
     )
-    latency_seconds: float = Field(default=2.0, ge=0, le=3_600, allow_inf_nan=False, strict=True)
+    latency_seconds: float = Field(
+        default=2.0, ge=0, le=MAX_LATENCY.total_seconds(), allow_inf_nan=False, strict=True
+    )
 
     def to_settings(self) -> AccountSettings:
         return AccountSettings(

@@ -79,6 +79,12 @@ class Viewer:
 SYSTEM = Viewer(user_id=None, system=True)
 
 
+#: Upper bounds of an account's settings: beyond them no figure of the ledger means anything.
+MAX_BALANCE = Decimal(10**9)
+MAX_POSITION = 10**9
+MAX_LATENCY = timedelta(hours=1)
+
+
 @dataclass(frozen=True, slots=True)
 class AccountSettings:
     """What a new account trades with; every field has a conservative default."""
@@ -95,14 +101,14 @@ class AccountSettings:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise InvalidInput("an account needs a name")
-        if not self.starting_balance.is_finite() or self.starting_balance <= 0:
-            raise InvalidInput("starting_balance must be a positive amount")
-        if self.max_position <= 0:
-            raise InvalidInput("max_position must be positive")
+        if not self.starting_balance.is_finite() or not 0 < self.starting_balance <= MAX_BALANCE:
+            raise InvalidInput(f"starting_balance must be a positive amount up to {MAX_BALANCE:,}")
+        if not 0 < self.max_position <= MAX_POSITION:
+            raise InvalidInput(f"max_position must be from 1 to {MAX_POSITION:,}")
         if not ZERO <= self.slippage <= 1:
             raise InvalidInput("slippage must be in [0, 1]")
-        if self.latency < timedelta(0):
-            raise InvalidInput("latency must not be negative")
+        if not timedelta(0) <= self.latency <= MAX_LATENCY:
+            raise InvalidInput("latency must be from 0 to 3,600 seconds")
 
 
 # --- accounts ------------------------------------------------------------------------------------

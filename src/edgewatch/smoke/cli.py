@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -46,6 +47,10 @@ def smoke_command(
     """Check a running deployment: health, readiness, a read of each resource, metrics."""
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(f"--url must start with http:// or https://, got {url!r}")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise InvalidInput(f"--url is not a usable URL ({exc}): {url!r}") from None
     with create_http_client(base_url=url.rstrip("/"), timeout=timeout) as client:
         results = list(run_checks(client, api_key))
     failed = [result.name for result in results if not result.ok]

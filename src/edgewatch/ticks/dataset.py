@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -155,12 +156,26 @@ def iter_tick_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
 # --- vectorised parsing and validation -----------------------------------------------------------
 
 
+#: The span of times Python's ``datetime`` holds in any zone, with a day to spare at each end.
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
 def parse_time(column: str, dtype: pl.DataType) -> pl.Expr:
     """``column`` as UTC microseconds; null where it is not ISO 8601 with offset or epoch seconds.
 
-    Naive ISO times are refused (null): a guessed zone would silently shift every tick.
+    Naive ISO times are refused (null): a guessed zone would silently shift every tick. So are
+    times Python cannot hold (``0001-01-01T00:00+14:00`` is in year 0 in UTC), which polars
+    parses but could not hand over.
     """
-    col = pl.col(column)
+    textual = (pl.String, pl.Categorical, pl.Enum, pl.Null, pl.Date)
+    if not (isinstance(dtype, pl.Datetime) or dtype.is_numeric() or isinstance(dtype, textual)):
+        raise InvalidInput(f"column {column} holds {dtype}, not times (text, epoch or datetime)")
+    parsed = _parse_time(pl.col(column), dtype)
+    return pl.when(parsed.is_between(EARLIEST, LATEST)).then(parsed)
+
+
+def _parse_time(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
             return pl.lit(None, pl.Datetime("us", "UTC"))

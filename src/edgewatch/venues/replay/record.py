@@ -9,6 +9,7 @@ ended); configuration errors (refused credentials) stop the recording.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -63,10 +64,10 @@ def record_venue(
     manifest is finalised either way. ``InvalidInput`` for a bad venue, interval or ``out``."""
     if venue not in RECORDABLE_VENUES:
         raise InvalidInput(f"cannot record {venue!r}: choose one of {', '.join(RECORDABLE_VENUES)}")
-    if not interval > 0:
-        raise InvalidInput(f"--interval must be positive, got {interval!r}")
-    if duration is not None and duration < 0:
-        raise InvalidInput(f"--duration must not be negative, got {duration!r}")
+    if not 0 < interval < math.inf:
+        raise InvalidInput(f"--interval must be a positive number of seconds, got {interval!r}")
+    if duration is not None and not 0 <= duration < math.inf:
+        raise InvalidInput(f"--duration must be a number of seconds >= 0, got {duration!r}")
     endpoints, options = _venue_terms(venue, settings)
     recorder = Recorder(
         out, venue=venue, endpoints=endpoints, options=options, clock=clock, now=now
