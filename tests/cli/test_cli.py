@@ -78,6 +78,7 @@ def test_bad_configuration_fails_serve_with_one_clear_line(
         ),
         (["openapi", "export", "--output", "{tmp}"], "Is a directory: {tmp}"),
         (["smoke", "--url", "http://[::1"], "--url is not a usable URL"),
+        (["db", "backups", "--in", "/dev/null"], "/dev/null: not a directory"),
         (
             ["record", "--venue", "sim", "--out", "{tmp}/rec", "--duration", "nan"],
             "--duration must be a number of seconds >= 0, got nan",

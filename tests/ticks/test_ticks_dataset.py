@@ -211,6 +211,21 @@ def test_bad_rows_are_rejected_with_reasons_while_good_rows_land(
         assert crossed.venue == "kalshi"
 
 
+def test_a_link_within_one_venue_is_rejected(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    links = (
+        "venue_a,market_a,venue_b,market_b,relation,status\n"
+        "kalshi,K1,kalshi,K1,same,confirmed\n"
+        "polymarket,P1,polymarket,P2,complement,proposed\n"
+        "kalshi,K1,polymarket,P1,same,confirmed\n"
+    )
+    dataset = open_dataset(write_dataset(tmp_path / "data", GOOD_TICKS, links=links))
+    summary = import_dataset(session_factory, dataset, batch_rows=50)
+    assert summary.rejected["link:same_venue"] == 2
+    assert "1 of 3 links added" in summary.line()
+
+
 def test_epoch_seconds_and_iso_times_parse_to_the_same_instant() -> None:
     instant = datetime(2026, 6, 1, 12, 0, 0, 500000, tzinfo=UTC)
     texts = [

@@ -241,11 +241,12 @@ def open_store(url: str | Path, *, endpoint_url: str | None = None) -> ObjectSto
         if not parsed.netloc:
             raise ConfigError(f"{text}: an S3 URL needs a bucket (s3://bucket/prefix)")
         return S3Store(parsed.netloc, parsed.path, endpoint_url=endpoint_url)
-    if parsed.scheme == "file":
-        return LocalStore(Path(parsed.path))
-    if parsed.scheme and len(parsed.scheme) > 1:
+    if parsed.scheme and parsed.scheme != "file" and len(parsed.scheme) > 1:
         raise ConfigError(f"{text}: unsupported store (use s3://bucket/prefix or a directory)")
-    return LocalStore(Path(text).expanduser())
+    root = Path(parsed.path) if parsed.scheme == "file" else Path(text).expanduser()
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"{text}: not a directory")
+    return LocalStore(root)
 
 
 def is_remote(url: str | Path) -> bool:

@@ -223,6 +223,9 @@ def _link_record(row: Mapping[str, Any]) -> LinkRecord:
     for name in REQUIRED_LINK:
         if values[name] is None:
             raise InvalidPayload("missing_field", f"{name} is empty")
+    if values["venue_a"] == values["venue_b"]:
+        # As in the overrides file (markets/links.py): a link is a bet across two venues.
+        raise InvalidPayload("same_venue", "a link joins markets on two different venues")
     if values["relation"] not in ("same", "complement"):
         raise InvalidPayload("bad_relation", f"unknown relation {values['relation']!r}")
     if values["status"] not in ("confirmed", "proposed"):
