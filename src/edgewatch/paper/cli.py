@@ -28,7 +28,6 @@ from edgewatch.models.paper import PaperAccount, PaperOrder
 from edgewatch.paper import repository, service
 from edgewatch.paper.policy import Policy
 from edgewatch.paper.schemas import AccountOut, FillOut, OrderOut, PositionOut, plain
-from edgewatch.paper.service import MAX_LATENCY, MAX_POSITION
 
 app = typer.Typer(
     help="Paper trading: accounts, manual orders, kill switch, stepping.", no_args_is_help=True
@@ -98,10 +97,13 @@ def create_command(
     daily_loss_limit: Annotated[
         str, typer.Option("--daily-loss-limit", help="Dollars, or 'none' for no kill switch.")
     ] = "1000",
-    max_position: Annotated[int, typer.Option("--max-position", min=1, max=MAX_POSITION)] = 1000,
+    max_position: Annotated[
+        int, typer.Option("--max-position", min=1, max=service.MAX_POSITION)
+    ] = 1000,
     slippage: Annotated[str, typer.Option("--slippage", help="Probability points.")] = "0.01",
     latency: Annotated[
-        float, typer.Option("--latency", min=0, max=MAX_LATENCY.total_seconds(), help="Seconds.")
+        float,
+        typer.Option("--latency", min=0, max=service.MAX_LATENCY.total_seconds(), help="Seconds."),
     ] = 2.0,
     strategies: Annotated[
         list[str] | None, typer.Option("--strategy", help="Trade only this strategy (repeat).")
