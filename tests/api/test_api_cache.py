@@ -10,16 +10,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi import Request
+from fastapi.testclient import TestClient
 from redis import Redis
 from sqlalchemy import Engine
 
 from edgewatch import data_versions
+from edgewatch.accounts.key_cache import KEYS
+from edgewatch.api import cache
 from edgewatch.api.app import create_app
 from edgewatch.api.cache import LIVE_TTL_SECONDS, MemoryStore, cache_policy_of, cached
 from edgewatch.config import Settings
 from edgewatch.jobs.pipelines import available_pipelines
 from edgewatch.jobs.runner import run_pipeline
-from edgewatch.observability.metrics import CACHE_REQUESTS
+from edgewatch.observability.metrics import CACHE_REQUESTS, HTTP_REQUESTS
 
 REDIS_URL = os.environ.get("EDGEWATCH_TEST_REDIS_URL")
 needs_redis = pytest.mark.skipif(not REDIS_URL, reason="EDGEWATCH_TEST_REDIS_URL is not set")
@@ -402,27 +406,100 @@ def test_reviewing_a_link_refreshes_the_cached_market_detail(client: Any, seed: 
 def test_an_entry_counts_only_under_the_versions_it_was_computed_with(
     redis_settings: Settings, kind: str
 ) -> None:
-    from redis.asyncio import Redis as AsyncRedis
-
     from edgewatch import data_versions
     from edgewatch.api.cache import RedisStore, Store
+    from edgewatch.api.redis_client import RedisClient
 
     settings = (
         redis_settings if kind == "redis" else redis_settings.model_copy(update={"redis_url": None})
     )
     reads = ("ticks", "markets")
+    key = f"{settings.redis_key_prefix}:entry"  # the test Redis outlives runs: this run's own key
 
     async def scenario() -> None:
-        redis = AsyncRedis.from_url(REDIS_URL)
+        redis = RedisClient(REDIS_URL)
         store: Store = RedisStore(redis, settings) if kind == "redis" else MemoryStore(settings)
-        versions, body = await store.lookup("k", reads)
+        versions, body = await store.lookup(key, reads)
         assert body is None
-        await store.set("k", versions, b"computed before the bump", 300)
-        assert await store.lookup("k", reads) == (versions, b"computed before the bump")
+        await store.set(key, versions, b"computed before the bump", 300)
+        assert await store.lookup(key, reads) == (versions, b"computed before the bump")
         data_versions.bump(settings, ("ticks",))
-        newer, body = await store.lookup("k", reads)
+        newer, body = await store.lookup(key, reads)
         assert newer != versions
         assert body is None
         await redis.aclose()
 
     asyncio.run(scenario())
+
+
+def _request_count(route: str) -> float:
+    for family in HTTP_REQUESTS.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total") and sample.labels == {
+                "method": "GET",
+                "route": route,
+                "status": "200",
+            }:
+                return float(sample.value)
+    return 0.0
+
+
+def test_a_remembered_key_is_answered_before_routing_exactly_as_after_it(
+    client: Any, seed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed.market("Rain", quote=(0.4, 0.5, 0.45))
+    lookups: list[str] = []
+    dependency = cache._Lookup.__call__
+
+    async def counted(self: Any, request: Request) -> None:  # FastAPI reads the annotation
+        lookups.append(request.url.path)
+        await dependency(self, request)
+
+    monkeypatch.setattr(cache._Lookup, "__call__", counted)
+    assert client.get("/api/v1/markets").headers["x-cache"] == "miss"  # the key is now remembered
+    served_before = _request_count("/api/v1/markets")
+    lookups.clear()
+
+    early = client.get("/api/v1/markets")
+    assert lookups == [], "a hit for a remembered key must not reach the route's dependencies"
+    KEYS.clear()
+    late = client.get("/api/v1/markets")  # authenticated from the database: the dependency's hit
+    assert lookups == ["/api/v1/markets"]
+
+    assert early.headers["x-cache"] == late.headers["x-cache"] == "hit"
+    assert early.content == late.content
+    for header in ("etag", "cache-control", "content-type", "content-length", "ratelimit-limit"):
+        assert early.headers[header] == late.headers[header]
+    assert _request_count("/api/v1/markets") - served_before == 2  # labelled by route template
+
+
+def test_a_revoked_key_gets_no_cached_body(client_as: Any, api_app: Any, seed: Any) -> None:
+    seed.market("Rain")
+    owner = client_as("analyst")
+    created = owner.post("/api/v1/me/keys", json={"name": "bot"}).json()
+    keyed = TestClient(api_app, headers={"X-API-Key": created["key"]})
+    assert [keyed.get("/api/v1/markets").headers["x-cache"] for _ in range(2)] == ["miss", "hit"]
+
+    assert owner.delete(f"/api/v1/me/keys/{created['id']}").status_code == 204
+    refused = keyed.get("/api/v1/markets")
+
+    assert refused.status_code == 401
+    assert "x-cache" not in refused.headers
+
+
+def test_a_key_without_the_routes_scope_gets_no_cached_body(
+    client: Any, client_as: Any, api_app: Any, seed: Any
+) -> None:
+    seed.market("Rain")
+    created = client_as("analyst").post(
+        "/api/v1/me/keys", json={"name": "account only", "scopes": ["account"]}
+    )
+    assert created.status_code == 201, created.text
+    keyed = TestClient(api_app, headers={"X-API-Key": created.json()["key"]})
+    assert keyed.get("/api/v1/me").status_code == 200  # known, remembered and valid
+    client.get("/api/v1/markets")
+
+    answers = [keyed.get("/api/v1/markets") for _ in range(2)]
+
+    assert [answer.status_code for answer in answers] == [403, 403]
+    assert all("x-cache" not in answer.headers for answer in answers)

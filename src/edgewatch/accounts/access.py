@@ -27,7 +27,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from starlette.concurrency import run_in_threadpool
 
 from edgewatch.accounts import csrf
-from edgewatch.accounts.principal import remembered_principal, resolve_principal
+from edgewatch.accounts.principal import Principal, remembered_principal, resolve_principal
 from edgewatch.accounts.sessions import SESSION_COOKIE
 from edgewatch.errors import EdgewatchError, NotAuthenticated, PermissionDenied
 from edgewatch.observability.logging import get_logger
@@ -149,6 +149,21 @@ _session_cookie = APIKeyCookie(
 def rule_for(method: str, path: str) -> str | None:
     """The rule for a route, or ``None`` when the table has no entry (the route is refused)."""
     return ROUTE_ACCESS.get(("GET" if method == "HEAD" else method, path))
+
+
+def remembered_and_allowed(request: Request, path: str) -> Principal | None:
+    """The caller, when ``authorize`` would admit this request without a database lookup or a
+    thread: a non-public route, and an API key remembered moments ago (``key_cache``) whose scopes
+    include the route's rule. None means only ``authorize`` can decide.
+
+    Lets the response cache answer a hit before FastAPI resolves the route's dependencies
+    (``api/cache.py``), by the same table and the same remembered keys as ``authorize``.
+    """
+    rule = rule_for(request.method, path)
+    if rule is None or rule == PUBLIC:
+        return None
+    principal = remembered_principal(request)
+    return principal if principal is not None and rule in principal.scopes else None
 
 
 async def authorize(

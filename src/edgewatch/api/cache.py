@@ -12,6 +12,11 @@ while they are current: a pipeline that writes ticks bumps the ticks version and
 response that read ticks stops matching, in every process. A hit answers from the cache without
 touching the database; a miss runs the route and ``ResponseCacheMiddleware`` stores its 200 body.
 
+The fast path: when the caller's API key was authenticated moments ago and its scopes allow the
+route (``access.remembered_and_allowed``: the same table and key cache as ``authorize``), the
+middleware does the lookup itself, before FastAPI routes the request and resolves its
+dependencies, and answers a hit there. Resolving them cost more than the rest of a hit.
+
 Either way the middleware adds ``ETag`` (a hash of the body), ``Cache-Control: private,
 max-age=<ttl>`` and ``X-Cache: hit|miss``, and answers ``If-None-Match`` with a 304. Keys carry the
 caller's scope set, never a credential or user id: every caller with the same scopes sees the same
@@ -34,13 +39,15 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Depends, FastAPI, Request
-from redis.asyncio import Redis
+from fastapi.routing import RouteContext, iter_route_contexts
 from redis.exceptions import RedisError
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from edgewatch.api.redis_client import FailOpen, redis_key
+from edgewatch.accounts.access import remembered_and_allowed
+from edgewatch.api.redis_client import FailOpen, RedisClient, redis_key
 from edgewatch.config import Settings
 from edgewatch.data_versions import DataKind, read_file_versions, version_key, versions_dir
 from edgewatch.observability.metrics import CACHE_REQUESTS
@@ -67,7 +74,8 @@ class CacheState:
     key: str
     #: The data versions current at lookup: a miss's body is stored as computed under them.
     versions: str
-    hit: bool
+    #: The cached body (a hit), or None (a miss: the route runs and its body is stored).
+    body: bytes | None
 
 
 class CacheHit(Exception):
@@ -125,15 +133,14 @@ class MemoryStore:
 
 
 class RedisStore:
-    def __init__(self, redis: Redis, settings: Settings) -> None:
+    def __init__(self, redis: RedisClient, settings: Settings) -> None:
         self.redis = redis
         self.prefix = settings.redis_key_prefix
 
     async def lookup(self, key: str, kinds: tuple[DataKind, ...]) -> tuple[str, bytes | None]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.mget([version_key(self.prefix, kind) for kind in kinds])
-            pipe.get(key)
-            current, stored = await pipe.execute()
+        current, stored = await self.redis.execute(
+            ("MGET", *(version_key(self.prefix, kind) for kind in kinds)), ("GET", key)
+        )
         versions = ".".join(
             value.decode() if isinstance(value, bytes) else "0" for value in current
         )
@@ -143,33 +150,54 @@ class RedisStore:
         return versions, None
 
     async def set(self, key: str, versions: str, body: bytes, ttl_seconds: int) -> None:
-        await self.redis.set(key, versions.encode() + b"\n" + body, ex=ttl_seconds)
+        await self.redis.execute(("SET", key, versions.encode() + b"\n" + body, "EX", ttl_seconds))
 
 
 class ResponseCache:
     """One per app: the store, and the key and failure rules shared by dependency and middleware."""
 
-    def __init__(self, settings: Settings, redis: Redis | None) -> None:
+    def __init__(self, settings: Settings, redis: RedisClient | None) -> None:
         self.settings = settings
         self.store: Store = RedisStore(redis, settings) if redis else MemoryStore(settings)
         self.failures = FailOpen("cache")
         self.app_version = _app_version()
+        self._routes: list[tuple[RouteContext, CachePolicy | None]] | None = None
 
-    def key_for(self, request: Request, policy: CachePolicy) -> str:
-        principal = getattr(request.state, "principal", None)
-        scopes = ",".join(sorted(getattr(principal, "scopes", ()) or ()))
+    def key_for(self, request: Request, policy: CachePolicy, scopes: frozenset[str]) -> str:
         query = urlencode(sorted(parse_qsl(request.url.query, keep_blank_values=True)))
-        material = "\n".join((request.url.path, query, scopes))
+        material = "\n".join((request.url.path, query, ",".join(sorted(scopes))))
         digest = hashlib.sha256(material.encode()).hexdigest()
         return redis_key(self.settings, "response", self.app_version, policy.name, digest)
 
-    async def lookup(self, key: str, policy: CachePolicy) -> tuple[str, bytes | None] | None:
-        """The current versions and the cached body; None when the store cannot be read."""
+    async def check(self, request: Request, policy: CachePolicy, key: str) -> CacheState | None:
+        """Look ``key`` up and record the outcome in the request's state for the middleware.
+
+        None when the store cannot be read: the route runs and nothing is stored.
+        """
         try:
-            return await self.store.lookup(key, policy.reads)
+            versions, body = await self.store.lookup(key, policy.reads)
         except (RedisError, OSError) as exc:
             self.failures.failed(exc, consequence="responses are not cached")
-            return None
+            state = None
+        else:
+            CACHE_REQUESTS.labels(cache=policy.name, result="miss" if body is None else "hit").inc()
+            state = CacheState(policy=policy, key=key, versions=versions, body=body)
+        request.scope.setdefault("state", {})[STATE_KEY] = state
+        return state
+
+    def route_for(self, scope: Scope) -> tuple[RouteContext, CachePolicy] | None:
+        """The cached route this request goes to, found as the router finds it (the first full
+        match, in order), or None when it goes to any other route."""
+        if self._routes is None:
+            self._routes = [
+                (route, route_cache_policy(route))
+                for route in iter_route_contexts(scope["app"].routes)
+            ]
+        for route, policy in self._routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return None if policy is None else (route, policy)
+        return None
 
     async def set(self, state: CacheState, body: bytes) -> None:
         try:
@@ -206,18 +234,13 @@ class _Lookup:
         cache: ResponseCache | None = getattr(request.app.state, STATE_KEY, None)
         if cache is None or request.method not in ("GET", "HEAD"):
             return
-        key = cache.key_for(request, self.policy)
-        found = await cache.lookup(key, self.policy)
-        if found is None:
-            return
-        versions, body = found
-        result = "miss" if body is None else "hit"
-        CACHE_REQUESTS.labels(cache=self.policy.name, result=result).inc()
-        request.scope.setdefault("state", {})[STATE_KEY] = CacheState(
-            policy=self.policy, key=key, versions=versions, hit=body is not None
-        )
-        if body is not None:
-            raise CacheHit(body)
+        if STATE_KEY in request.scope.get("state", {}):
+            return  # ResponseCacheMiddleware looked it up already, and it was a miss
+        principal = getattr(request.state, "principal", None)
+        scopes: frozenset[str] = getattr(principal, "scopes", frozenset())
+        state = await cache.check(request, self.policy, cache.key_for(request, self.policy, scopes))
+        if state is not None and state.body is not None:
+            raise CacheHit(state.body)
 
 
 def cache_policy_of(depends: object) -> CachePolicy | None:
@@ -226,9 +249,24 @@ def cache_policy_of(depends: object) -> CachePolicy | None:
     return lookup.policy if isinstance(lookup, _Lookup) else None
 
 
+def route_cache_policy(route: object) -> CachePolicy | None:
+    """The policy of a route that opted in with ``cached(...)``, or None."""
+    for depends in getattr(route, "dependencies", None) or ():
+        policy = cache_policy_of(depends)
+        if policy is not None:
+            return policy
+    return None
+
+
 async def _serve_hit(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, CacheHit)
     return Response(exc.body, media_type="application/json")
+
+
+def _hit_start(body: bytes) -> Message:
+    """The response start ``_serve_hit``'s response would send."""
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+    return {"type": "http.response.start", "status": 200, "headers": headers}
 
 
 def _etag(body: bytes) -> str:
@@ -243,7 +281,8 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 class ResponseCacheMiddleware:
-    """Stores misses, and gives cached routes their ETag, Cache-Control and 304s."""
+    """Answers hits of callers it can authorise without the database (see the module docstring),
+    stores misses, and gives cached routes their ETag, Cache-Control and 304s."""
 
     def __init__(self, app: ASGIApp, *, cache: ResponseCache) -> None:
         self.app = app
@@ -252,6 +291,8 @@ class ResponseCacheMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["method"] in ("GET", "HEAD") and await self._answered_from_cache(scope, send):
             return
         start: Message | None = None
         body = bytearray()
@@ -276,16 +317,34 @@ class ResponseCacheMiddleware:
 
         await self.app(scope, receive, send_cached)
 
+    async def _answered_from_cache(self, scope: Scope, send: Send) -> bool:
+        """Answer a hit before routing when the caller is known; a miss is left to the route."""
+        found = self.cache.route_for(scope)
+        if found is None:
+            return False
+        route, policy = found
+        request = Request(scope)
+        principal = remembered_and_allowed(request, route.path or "")
+        if principal is None:
+            return False  # authorize decides, then the route's cached() dependency looks up
+        key = self.cache.key_for(request, policy, principal.scopes)
+        state = await self.cache.check(request, policy, key)
+        if state is None or state.body is None:
+            return False
+        scope["route"] = route  # the request metrics' route label
+        await self._finish(scope, state, _hit_start(state.body), state.body, send)
+        return True
+
     async def _finish(
         self, scope: Scope, state: CacheState, start: Message, body: bytes, send: Send
     ) -> None:
-        if not state.hit:
+        if state.body is None:
             await self.cache.set(state, body)
         etag = _etag(body)
         headers = MutableHeaders(scope=start)
         headers["ETag"] = etag
         headers["Cache-Control"] = f"private, max-age={state.policy.ttl_seconds}"
-        headers["X-Cache"] = "hit" if state.hit else "miss"
+        headers["X-Cache"] = "miss" if state.body is None else "hit"
         request_headers = {name: value for name, value in scope.get("headers", ())}
         if_none_match = request_headers.get(b"if-none-match")
         if _matches(if_none_match.decode("latin-1") if if_none_match else None, etag):
@@ -298,7 +357,7 @@ class ResponseCacheMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-def install_response_cache(app: FastAPI, settings: Settings, redis: Redis | None) -> None:
+def install_response_cache(app: FastAPI, settings: Settings, redis: RedisClient | None) -> None:
     """Create the app's cache (unless ``EDGEWATCH_CACHE_ENABLED=false``) and its middleware."""
     if not settings.cache_enabled:
         return

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
-from edgewatch.api.cache import CachePolicy, cache_policy_of
+from edgewatch.api.cache import CachePolicy, route_cache_policy
 from edgewatch.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE, FieldError, Problem
 from edgewatch.api.ratelimit import EXEMPT_PREFIXES
 
@@ -131,11 +131,10 @@ def _cached_routes(app: FastAPI) -> dict[tuple[str, str], CachePolicy]:
         path = route.path
         if not isinstance(path, str):
             continue
-        for depends in getattr(route, "dependencies", None) or ():
-            policy = cache_policy_of(depends)
-            if policy is not None:
-                for method in route.methods or ():
-                    found[(method.lower(), path)] = policy
+        policy = route_cache_policy(route)
+        if policy is not None:
+            for method in route.methods or ():
+                found[(method.lower(), path)] = policy
     return found
 
 

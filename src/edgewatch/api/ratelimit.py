@@ -38,15 +38,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi.routing import iter_route_contexts
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from starlette.datastructures import MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edgewatch.api.client_address import client_ip
 from edgewatch.api.problems import problem_response
-from edgewatch.api.redis_client import FailOpen, redis_key
+from edgewatch.api.redis_client import FailOpen, RedisClient, redis_key
 from edgewatch.config import Settings
 from edgewatch.observability.metrics import RATE_LIMITED
 
@@ -175,19 +174,28 @@ end
 table.insert(out, 1, allowed)
 return out
 """
+_SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW_LUA.encode()).hexdigest()
 
 
 class RedisWindow:
     """The sliding log in Redis, shared by every process that uses the same Redis and prefix."""
 
-    def __init__(self, redis: Redis, *, window: float = WINDOW_SECONDS) -> None:
+    def __init__(self, redis: RedisClient, *, window: float = WINDOW_SECONDS) -> None:
+        self.redis = redis
         self.window_ms = int(window * 1000)
-        self._script = redis.register_script(_SLIDING_WINDOW_LUA)
 
     async def hit(self, buckets: list[Bucket]) -> Decision:
         member = uuid.uuid4().hex
-        args: list[str | int] = [self.window_ms, member, *(b.limit for b in buckets)]
-        raw = await self._script(keys=[bucket.key for bucket in buckets], args=args)
+        keys = [bucket.key for bucket in buckets]
+        args: list[str | int] = [len(keys), *keys, self.window_ms, member]
+        args += [bucket.limit for bucket in buckets]
+        try:
+            (raw,) = await self.redis.execute(("EVALSHA", _SLIDING_WINDOW_SHA, *args))
+        except ResponseError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            # Redis has not seen the script since it started: send it whole, once.
+            (raw,) = await self.redis.execute(("EVAL", _SLIDING_WINDOW_LUA, *args))
         values = [int(value) for value in raw]
         states = [
             (bucket, values[1 + 2 * i], values[2 + 2 * i] / 1000)
@@ -222,7 +230,7 @@ def route_template(scope: Scope) -> str:
 class RateLimitMiddleware:
     """Refuses requests over budget with a 429 and labels the rest with their budget."""
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, redis: Redis | None) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, redis: RedisClient | None) -> None:
         self.app = app
         self.settings = settings
         self.window: Window = RedisWindow(redis) if redis is not None else MemoryWindow()

@@ -89,6 +89,9 @@ def server_config(app: FastAPI | str, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # RequestContextMiddleware writes the one access line per request; uvicorn's would be a
+        # second, formatted for every request even when its level is filtered out.
+        access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         **tls,  # type: ignore[arg-type]

@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, case, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from edgewatch.models import Market, MarketLink, OddsTick
@@ -38,12 +50,21 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: The latest tick of each market; outer-joined, a market without ticks gets NULLs.
+_LATEST_TICK = and_(OddsTick.market_id == Market.id, OddsTick.tick_ts == Market.last_tick_at)
+#: Links, most confident first.
+_LINK_ORDER = (MarketLink.confidence.desc(), MarketLink.id)
+
+
 def _with_latest_tick() -> Select[tuple[Market, OddsTick]]:
-    # Outer join: a market without ticks comes back with tick None.
-    return select(Market, OddsTick).outerjoin(
-        OddsTick,
-        and_(OddsTick.market_id == Market.id, OddsTick.tick_ts == Market.last_tick_at),
-    )
+    return select(Market, OddsTick).outerjoin(OddsTick, _LATEST_TICK)
+
+
+def _other_end(market_id: Any) -> ColumnElement[bool]:
+    """Joins each link of ``market_id`` (on either side) to the market on its other end."""
+    other = and_(MarketLink.market_a_id == market_id, Market.id == MarketLink.market_b_id)
+    reverse = and_(MarketLink.market_b_id == market_id, Market.id == MarketLink.market_a_id)
+    return or_(other, reverse)
 
 
 def list_markets(
@@ -83,15 +104,72 @@ def market_exists(session: Session, market_id: int) -> bool:
 
 def list_links(session: Session, market_id: int, *, limit: int = 100) -> list[LinkedMarket]:
     """Links on either side of ``market_id``, most confident first."""
-    other = and_(MarketLink.market_a_id == market_id, Market.id == MarketLink.market_b_id)
-    reverse = and_(MarketLink.market_b_id == market_id, Market.id == MarketLink.market_a_id)
     stmt = (
         select(MarketLink, Market)
-        .join(Market, or_(other, reverse))
-        .order_by(MarketLink.confidence.desc(), MarketLink.id)
+        .join(Market, _other_end(market_id))
+        .order_by(*_LINK_ORDER)
         .limit(limit)
     )
     return [LinkedMarket(link=link, other=market) for link, market in session.execute(stmt).all()]
+
+
+# The API's market detail, as plain rows from statements built once, with the market id bound at
+# execution: for a read of a row or two, building a statement (and computing the key SQLAlchemy
+# caches its compiled form under) cost more than running it (docs/performance.md).
+_MARKET_ID: BindParameter[int] = bindparam("market_id", type_=Integer)
+_DETAIL = (
+    select(
+        Market.id,
+        Market.venue,
+        Market.venue_market_id,
+        Market.title,
+        Market.category,
+        Market.status,
+        Market.close_time,
+        Market.resolution,
+        OddsTick.bid,
+        OddsTick.ask,
+        OddsTick.last,
+        Market.last_tick_at,
+        Market.event_id,
+        Market.rules,
+        Market.resolved_at,
+        Market.fee_schedule,
+        Market.tick_size,
+        Market.created_at,
+        Market.updated_at,
+    )
+    .outerjoin(OddsTick, _LATEST_TICK)
+    .where(Market.id == _MARKET_ID)
+)
+_DETAIL_LINKS = (
+    select(
+        MarketLink.id,
+        Market.id.label("market_id"),
+        Market.venue,
+        Market.title,
+        MarketLink.relation,
+        MarketLink.confidence,
+        MarketLink.status,
+        MarketLink.source,
+        MarketLink.reviewed_at,
+    )
+    .join(Market, _other_end(_MARKET_ID))
+    .order_by(*_LINK_ORDER)
+    .limit(100)
+)
+
+
+def market_detail(session: Session, market_id: int) -> tuple[Row[Any], list[Row[Any]]] | None:
+    """A market with its latest quote, and its (up to 100) links seen from it; None if unknown.
+
+    Rows named as ``MarketDetail`` and ``MarketLinkOut`` name their fields.
+    """
+    connection = session.connection()
+    market = connection.execute(_DETAIL, {"market_id": market_id}).first()
+    if market is None:
+        return None
+    return market, list(connection.execute(_DETAIL_LINKS, {"market_id": market_id}).all())
 
 
 def list_ticks(

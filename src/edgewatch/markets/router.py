@@ -82,10 +82,10 @@ def list_markets(
     dependencies=[cached("market", reads=("markets", "ticks"), ttl_seconds=600)],
 )
 def get_market(session: ReadSessionDep, market_id: MarketId) -> MarketDetail:
-    quote = repository.get_market(session, market_id)
-    if quote is None:
+    found = repository.market_detail(session, market_id)
+    if found is None:
         raise NotFound(f"Market {market_id} does not exist.")
-    return MarketDetail.from_parts(quote, repository.list_links(session, market_id))
+    return MarketDetail.from_rows(*found)
 
 
 @router.get(

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Row
 
-from edgewatch.markets.repository import LinkedMarket, MarketQuote
+from edgewatch.markets.repository import MarketQuote
 
 MarketStatus = Literal["open", "closed", "pending_resolution", "resolved", "void"]
 
@@ -44,21 +45,6 @@ class MarketLinkOut(BaseModel):
     source: str
     reviewed_at: datetime | None
 
-    @classmethod
-    def from_linked(cls, linked: LinkedMarket) -> MarketLinkOut:
-        link, other = linked.link, linked.other
-        return cls(
-            id=link.id,
-            market_id=other.id,
-            venue=other.venue,
-            title=other.title,
-            relation=link.relation,
-            confidence=link.confidence,
-            status=link.status,
-            source=link.source,
-            reviewed_at=link.reviewed_at,
-        )
-
 
 class MarketDetail(MarketSummary):
     event_id: str | None
@@ -71,19 +57,9 @@ class MarketDetail(MarketSummary):
     links: list[MarketLinkOut]
 
     @classmethod
-    def from_parts(cls, quote: MarketQuote, links: list[LinkedMarket]) -> MarketDetail:
-        market = quote.market
-        return cls(
-            **_summary_fields(quote),
-            event_id=market.event_id,
-            rules=market.rules,
-            resolved_at=market.resolved_at,
-            fee_schedule=market.fee_schedule,
-            tick_size=market.tick_size,
-            created_at=market.created_at,
-            updated_at=market.updated_at,
-            links=[MarketLinkOut.from_linked(linked) for linked in links],
-        )
+    def from_rows(cls, market: Row[Any], links: list[Row[Any]]) -> MarketDetail:
+        """From ``repository.market_detail``'s rows, whose columns are named as these fields."""
+        return cls.model_validate({**market._mapping, "links": [link._mapping for link in links]})
 
 
 class TickOut(BaseModel):
