@@ -16,7 +16,8 @@ from redis import Redis
 from edgewatch.api import ratelimit
 from edgewatch.api.app import create_app
 from edgewatch.api.client_address import client_ip
-from edgewatch.api.ratelimit import Bucket, Decision, MemoryWindow
+from edgewatch.api.ratelimit import Bucket, Decision, MemoryWindow, RedisWindow
+from edgewatch.api.redis_client import RedisClient
 from edgewatch.config import Settings
 from edgewatch.observability.metrics import RATE_LIMITED, REDIS_ERRORS
 
@@ -296,3 +297,19 @@ def test_redis_down_fails_open_with_a_warning_and_a_metric(
     assert counter_value(REDIS_ERRORS, component="rate_limit") - before >= 3
     logged = capsys.readouterr()
     assert "redis unavailable; failing open" in logged.out + logged.err
+
+
+@needs_redis
+def test_the_redis_window_works_after_redis_forgets_its_script(redis_prefix: str) -> None:
+    """A restarted Redis, or ``SCRIPT FLUSH``, forgets the script the window calls by hash."""
+    assert REDIS_URL
+    admin = Redis.from_url(REDIS_URL)
+    admin.script_flush()
+    admin.close()
+    window = RedisWindow(RedisClient(REDIS_URL))
+    bucket = [Bucket(f"{redis_prefix}:flushed", 2)]
+
+    async def three_hits() -> list[bool]:
+        return [(await window.hit(bucket)).allowed for _ in range(3)]
+
+    assert asyncio.run(three_hits()) == [True, True, False]

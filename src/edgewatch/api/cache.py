@@ -235,7 +235,7 @@ class _Lookup:
         if cache is None or request.method not in ("GET", "HEAD"):
             return
         if STATE_KEY in request.scope.get("state", {}):
-            return  # ResponseCacheMiddleware looked it up already, and it was a miss
+            return  # ResponseCacheMiddleware looked it up already: a miss, or Redis failed
         principal = getattr(request.state, "principal", None)
         scopes: frozenset[str] = getattr(principal, "scopes", frozenset())
         state = await cache.check(request, self.policy, cache.key_for(request, self.policy, scopes))

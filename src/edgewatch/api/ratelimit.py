@@ -174,7 +174,7 @@ end
 table.insert(out, 1, allowed)
 return out
 """
-_SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW_LUA.encode()).hexdigest()
+_SLIDING_WINDOW_SHA = hashlib.sha1(_SLIDING_WINDOW_LUA.encode(), usedforsecurity=False).hexdigest()
 
 
 class RedisWindow:

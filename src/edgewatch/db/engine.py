@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from edgewatch.config import Settings
 from edgewatch.db.instrumentation import instrument
@@ -24,6 +26,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+#: A pooled connection that sat unused this long is pinged before it is handed out again.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection before reuse only when it has sat idle, instead of every time.
+
+    A connection can die while it sits in the pool (PostgreSQL restarted, a proxy or a
+    ``pg_terminate_backend`` closed it); handing it out would fail the request that gets it. The
+    pool's own ``pre_ping`` checks on every checkout, a round trip that was a third of an
+    uncached API read's database time (docs/performance.md). Under load a connection comes back
+    into use within milliseconds, and one that was pinged or used a moment ago is as likely to
+    be alive as a ping can show, so only connections idle for ``PING_AFTER_IDLE_SECONDS`` are
+    pinged. A dead one is discarded and the pool connects afresh (``DisconnectionError``); the
+    pool also drops every older connection once any query finds one dead.
+    """
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("pooled connection was dead; connecting afresh") from exc
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
 
 
 #: A file holding the PostgreSQL password, read on every new connection (see ``create_db_engine``).
@@ -71,9 +106,9 @@ def create_db_engine(
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"prepare_threshold": None, "connect_timeout": connect_timeout},
     )
+    _ping_after_idle(engine)
     password_file = os.environ.get(PASSWORD_FILE_ENV)
     if password_file:
         event.listen(engine, "do_connect", _password_from(Path(password_file)))
