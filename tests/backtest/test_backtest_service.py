@@ -243,6 +243,10 @@ def test_walk_forward_windows_roll_by_the_test_span() -> None:
             train=timedelta(minutes=4),
             test=timedelta(minutes=2),
         )
+    with pytest.raises(InvalidInput, match="makes 3,600 walk-forward windows; at most 1,000"):
+        sweep.walk_forward_windows(
+            START, START + timedelta(hours=2), train=timedelta(hours=1), test=timedelta(seconds=1)
+        )
 
 
 def test_walk_forward_stores_and_reports_only_the_test_windows(

@@ -55,6 +55,7 @@ def test_run_then_report_shows_what_was_found(
     [
         (["run", "--from", "yesterday"], "--from/--to"),
         (["run", "--from", "2026-06-02T00:00:00Z", "--to", "2026-06-01T00:00:00Z"], "before"),
+        (["run", "--from", "0", "--to", "99999999999"], "at most 366 are checked in one run"),
         (["report", "--kind", "weird"], "unknown kind 'weird'"),
     ],
 )

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 #: More points than this is a mistake, not a sweep.
 MAX_POINTS = 100_000
+#: Walk-forward windows one run may make: each is a backtest of its own, stored.
+MAX_FOLDS = 1_000
 #: Called after each finished trial with (finished, total).
 TrialProgress = Callable[[int, int], None]
 
@@ -342,6 +344,12 @@ def walk_forward_windows(
     """(train start, test start, test end) of each rolling window that fits in ``[start, end]``."""
     if train <= timedelta(0) or test <= timedelta(0):
         raise InvalidInput("train and test durations must be positive")
+    folds = (end - start - train) // test
+    if folds > MAX_FOLDS:
+        raise InvalidInput(
+            f"a test window of {test} makes {folds:,} walk-forward windows; at most "
+            f"{MAX_FOLDS:,} are allowed: use a longer test window"
+        )
     windows = []
     at = start
     while at + train + test <= end:

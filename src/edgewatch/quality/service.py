@@ -45,6 +45,8 @@ from edgewatch.quality.checks import (
 #: Markets read per query; with ``SLICE`` this bounds the ticks held in memory at once.
 MARKETS_PER_CHUNK = 200
 SLICE = timedelta(days=1)
+#: The longest window one run checks: each day of it is read market chunk by market chunk.
+MAX_WINDOW = timedelta(days=366)
 #: Quarantine reasons that are data-quality problems of a known market (others are parse errors).
 QUARANTINE_REASONS = ("crossed_quote", "out_of_range", "not_finite", "duplicate_timestamp")
 #: The window of findings the metric and the readiness summary count.
@@ -95,6 +97,11 @@ def run_checks(
     """
     if end <= start:
         raise InvalidInput("the window to check ends before it starts")
+    if end - start > MAX_WINDOW:
+        raise InvalidInput(
+            f"the window to check is {(end - start).days:,} days long; at most "
+            f"{MAX_WINDOW.days} are checked in one run: check a longer history in parts"
+        )
     run = QualityRun()
     venues = _markets_with_ticks_since(session, start - thresholds.lookback)
     slices = list(_slices(start, end))
