@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,6 +30,12 @@ USAGE_ERROR = 2
 err = Console(stderr=True)
 
 
+def fail(message: str) -> NoReturn:
+    """Stop the command with ``edgewatch: <message>`` on stderr and exit status 2."""
+    typer.echo(f"edgewatch: {message}", err=True)
+    raise typer.Exit(USAGE_ERROR)
+
+
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
     """One line on stderr and exit 2 for errors the user can fix; exit 130 on Ctrl-C."""
 
@@ -38,8 +44,7 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except EdgewatchError as exc:
-            err.print(f"edgewatch: {exc.message}", markup=False, highlight=False, soft_wrap=True)
-            raise typer.Exit(USAGE_ERROR) from None
+            fail(exc.message)
         except KeyboardInterrupt:
             err.print("edgewatch: cancelled; nothing was stored", highlight=False)
             raise typer.Exit(130) from None

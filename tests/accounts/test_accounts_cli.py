@@ -65,7 +65,7 @@ def test_bad_input_is_one_line_and_exit_2(run: Any, args: tuple[str, ...], messa
     # Only the last line is ours: log lines of earlier tests' app set-up may precede it here.
     last = err.strip().splitlines()[-1]
     assert code == 2
-    assert last.startswith("error: ") and message in last and "Traceback" not in err
+    assert last.startswith("edgewatch: ") and message in last and "Traceback" not in err
 
 
 def test_role_changes_and_disabling_are_audited_and_end_sessions(
@@ -113,7 +113,7 @@ def test_audit_verify_passes_then_names_the_tampered_entry(
 
     assert code == 1
     assert err.strip().splitlines()[-1] == (
-        f"error: audit chain broken at entry {second} (2 entries checked): "
+        f"edgewatch: audit chain broken at entry {second} (2 entries checked): "
         "it was edited, deleted or inserted out of order"
     )
 

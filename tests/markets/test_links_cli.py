@@ -72,7 +72,7 @@ def test_confirm_and_reject_are_audited(session: Session, catalogue: Any) -> Non
 def test_an_unknown_id_is_one_clear_line(command: str) -> None:
     result = runner.invoke(app, [command, "4242"])
     assert result.exit_code == 2
-    assert result.output.strip() == "error: Link 4242 does not exist."
+    assert result.output.strip() == "edgewatch: Link 4242 does not exist."
 
 
 def test_a_bad_status_is_one_clear_line() -> None:

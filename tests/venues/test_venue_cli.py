@@ -78,7 +78,7 @@ def test_unreadable_or_non_json_file_exits_2_with_one_line(tmp_path: Path) -> No
     for result in (missing, broken):
         assert result.exit_code == 2
         assert len(result.stderr.strip().splitlines()) == 1
-        assert result.stderr.startswith("error: ")
+        assert result.stderr.startswith("edgewatch: ")
         assert "Traceback" not in result.output
 
 

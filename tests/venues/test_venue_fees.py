@@ -181,5 +181,5 @@ def test_fees_command_errors_are_one_line_exit_2(args: list[str], message: str) 
     assert result.exit_code == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("edgewatch: ") and message in lines[0]
     assert "Traceback" not in result.output

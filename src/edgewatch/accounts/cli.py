@@ -2,7 +2,7 @@
 
 Passwords are never typed on the command line: ``users create`` and ``users reset-password``
 generate a one-time password and print it once. Changes are audited with the operating-system user
-as actor (``cli:<name>``). Errors the user can fix are one ``error: …`` line, exit status 2; a
+as actor (``cli:<name>``). Errors the user can fix are one ``edgewatch: …`` line, exit status 2; a
 broken audit chain exits 1.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from edgewatch.accounts import passwords, users
 from edgewatch.audit import service as audit
 from edgewatch.clock import utcnow
+from edgewatch.command import fail
 from edgewatch.config import load_settings
 from edgewatch.db import migrate
 from edgewatch.db.engine import create_db_engine
@@ -31,7 +32,6 @@ from edgewatch.errors import EdgewatchError
 from edgewatch.models import AuditEntry, User
 from edgewatch.models.account import ROLES
 
-USAGE_ERROR = 2
 T = TypeVar("T")
 
 users_app = typer.Typer(help="Local accounts: create, list, roles.", no_args_is_help=True)
@@ -40,11 +40,6 @@ console = Console()
 
 EmailOption = Annotated[str, typer.Option("--email", help="The user's email address.")]
 RoleOption = Annotated[str, typer.Option("--role", help=f"One of: {', '.join(ROLES)}.")]
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _actor() -> str:
@@ -72,7 +67,7 @@ def _run(action: Callable[[Session], T]) -> T:
         with _session() as session:
             return action(session)
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
 @users_app.command("create")
@@ -179,7 +174,7 @@ def verify_command() -> None:
     report = _run(check)
     if not report.ok:
         typer.echo(
-            f"error: audit chain broken at entry {report.first_broken_id} "
+            f"edgewatch: audit chain broken at entry {report.first_broken_id} "
             f"({report.entries} entries checked): it was edited, deleted or inserted out of order",
             err=True,
         )

@@ -8,7 +8,7 @@ user can fix (a bad time, an unreachable store or database, a damaged file) are 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,12 +26,11 @@ from edgewatch.archive.service import (
     store_from_settings,
 )
 from edgewatch.clock import parse_timestamp
+from edgewatch.command import fail
 from edgewatch.config import load_settings
 from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.session import make_session_factory
 from edgewatch.errors import EdgewatchError
-
-USAGE_ERROR = 2
 
 app = typer.Typer(
     help="The archive of old ticks and backtest runs (written by retention).",
@@ -51,11 +50,6 @@ FromOption = Annotated[
 ToOption = Annotated[
     str | None, typer.Option("--to", help="End, exclusive (ISO 8601 or epoch seconds).")
 ]
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"edgewatch: {message}", err=True)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def parse_window(from_: str | None, to: str | None) -> tuple[datetime | None, datetime | None]:

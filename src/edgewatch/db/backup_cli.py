@@ -8,10 +8,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edgewatch.archive.cli import fail, progress_console
+from edgewatch.archive.cli import progress_console
 from edgewatch.archive.progress import rich_tracker
 from edgewatch.archive.store import open_store
 from edgewatch.clock import utcnow
+from edgewatch.command import fail
 from edgewatch.config import Settings, load_settings
 from edgewatch.db.backup import (
     create_backup,

@@ -1,8 +1,8 @@
 """``edgewatch links ...``: list, confirm, reject and propose cross-venue links.
 
 Each command runs in one transaction against the configured database. Errors the user can fix
-(an unknown link id, a bad overrides file, an unreachable database) are one ``error: ...`` line on
-stderr with exit status 2.
+(an unknown link id, a bad overrides file, an unreachable database) are one ``edgewatch: ...``
+line on stderr with exit status 2.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,12 +19,11 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from edgewatch import data_versions
-from edgewatch.command import command_session
+from edgewatch.command import command_session, fail
 from edgewatch.config import load_settings
 from edgewatch.errors import EdgewatchError
 from edgewatch.markets import links
 
-USAGE_ERROR = 2
 STATUSES = ("proposed", "confirmed", "rejected")
 
 app = typer.Typer(
@@ -34,11 +33,6 @@ app = typer.Typer(
 )
 console = Console()
 T = TypeVar("T")
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _default_reviewer() -> str:
@@ -53,7 +47,7 @@ def _run(action: Callable[[Session], T]) -> T:
         with command_session() as session:
             return action(session)
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
 
 
 def _change(action: Callable[[Session], T]) -> T:
@@ -74,7 +68,7 @@ def list_command(
 ) -> None:
     """Show links, most recent ids last: both titles, relation, confidence and status."""
     if status is not None and status not in STATUSES:
-        _fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+        fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
     rows = _run(lambda s: links.list_links(s, limit=limit, status=status, venue=venue))
     table = Table("id", "market A", "market B", "relation", "confidence", "status")
     for row in rows:
@@ -131,7 +125,7 @@ def propose_command(
     settings = load_settings()
     path = overrides or links.default_overrides_path(settings)
     if overrides is not None and not overrides.exists():
-        _fail(f"no such overrides file: {overrides}")
+        fail(f"no such overrides file: {overrides}")
     with Progress(
         TextColumn("matching"), BarColumn(), MofNCompleteColumn(), console=console
     ) as progress:

@@ -9,9 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from edgewatch.archive.cli import fail, parse_window, progress_console
+from edgewatch.archive.cli import parse_window, progress_console
 from edgewatch.archive.progress import rich_tracker
 from edgewatch.clock import utcnow
+from edgewatch.command import fail
 from edgewatch.config import load_settings
 from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.session import make_session_factory, session_scope

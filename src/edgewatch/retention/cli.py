@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 
-from edgewatch.archive.cli import fail, progress_console
+from edgewatch.archive.cli import progress_console
 from edgewatch.archive.progress import rich_tracker
 from edgewatch.archive.service import store_from_settings
 from edgewatch.clock import utcnow
+from edgewatch.command import fail
 from edgewatch.config import load_settings
 from edgewatch.db.connect import open_migrated_engine
 from edgewatch.errors import EdgewatchError

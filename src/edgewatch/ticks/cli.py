@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from sqlalchemy import Engine
 
 from edgewatch import data_versions
 from edgewatch.clock import parse_timestamp
+from edgewatch.command import fail
 from edgewatch.config import load_settings
 from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.session import make_session_factory, session_scope
@@ -33,8 +34,6 @@ from edgewatch.ticks.dataset import DEFAULT_BATCH_ROWS, open_dataset
 from edgewatch.ticks.exporter import export_dataset
 from edgewatch.ticks.importer import import_dataset
 
-USAGE_ERROR = 2
-
 app = typer.Typer(
     help="Import and export tick history.",
     no_args_is_help=True,
@@ -42,11 +41,6 @@ app = typer.Typer(
     add_completion=False,
 )
 progress_console = Console(stderr=True)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"edgewatch: {message}", err=True)
-    raise typer.Exit(USAGE_ERROR)
 
 
 def _engine() -> Engine:
@@ -60,7 +54,7 @@ def _time(value: str | None, option: str) -> datetime | None:
     try:
         return parse_timestamp(value)
     except EdgewatchError as exc:
-        _fail(f"{option}: {exc.message}")
+        fail(f"{option}: {exc.message}")
 
 
 @app.command("import")
@@ -77,7 +71,7 @@ def import_command(
         dataset = open_dataset(directory)
         engine = _engine()
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     columns = [
         TextColumn("[bold]importing ticks"),
         BarColumn(),
@@ -95,7 +89,7 @@ def import_command(
                 on_batch=lambda rows: progress.advance(task, rows),
             )
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     finally:
         engine.dispose()
     # Committed: cached API answers over markets and ticks must not outlive the old data.
@@ -124,11 +118,11 @@ def export_command(
     """Write markets, ticks and links as a dataset directory that `edgewatch import` reads."""
     since, until = _time(from_, "--from"), _time(to, "--to")
     if since is not None and until is not None and since >= until:
-        _fail("--from must be before --to")
+        fail("--from must be before --to")
     try:
         engine = _engine()
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     try:
         with (
             progress_console.status(f"exporting to {directory}…"),
@@ -138,9 +132,9 @@ def export_command(
                 session, directory, since=since, until=until, venue=venue, parquet=parquet
             )
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     except OSError as exc:
-        _fail(f"cannot write {directory}: {exc.strerror or exc}")
+        fail(f"cannot write {directory}: {exc.strerror or exc}")
     finally:
         engine.dispose()
     typer.echo(summary.line())

@@ -3,7 +3,8 @@
 ``normalize`` prints one JSON line per normalised record on stdout and one JSON line per
 quarantined record on stderr; it exits 0 even when records were rejected (that is the data, not
 the command, failing) and 2 when the file cannot be read or holds no JSON. ``fees`` prints the
-fee in dollars as a plain number. Every usage error is one ``error: ...`` line on stderr, exit 2.
+fee in dollars as a plain number. Every usage error is one ``edgewatch: ...`` line on stderr,
+exit 2.
 """
 
 from __future__ import annotations
@@ -12,16 +13,15 @@ import json
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from edgewatch.clock import utcnow
+from edgewatch.command import fail
 from edgewatch.errors import EdgewatchError
 from edgewatch.venues.fees import KALSHI_MAKER_RATE, KALSHI_TAKER_RATE, kalshi_fee, polymarket_fee
 from edgewatch.venues.normalize import KINDS, VENUES, normalize_text, record_to_json
-
-USAGE_ERROR = 2
 
 app = typer.Typer(
     help="Venue connectors: normalise saved venue payloads, compute venue fees.",
@@ -30,14 +30,9 @@ app = typer.Typer(
 )
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(USAGE_ERROR)
-
-
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
-        _fail(f"{option} must be one of {', '.join(allowed)}, got {value!r}")
+        fail(f"{option} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
@@ -63,17 +58,17 @@ def normalize_command(
         try:
             when = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
         except ValueError:
-            _fail(f"--received-at is not an ISO 8601 time: {received_at!r}")
+            fail(f"--received-at is not an ISO 8601 time: {received_at!r}")
         if when.tzinfo is None:
-            _fail("--received-at needs a time zone (for example 2026-01-12T22:08:00Z)")
+            fail("--received-at needs a time zone (for example 2026-01-12T22:08:00Z)")
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {file}: {exc}")
+        fail(f"cannot read {file}: {exc}")
     try:
         result = normalize_text(venue, kind, text, received_at=when, market_id=market)
     except EdgewatchError as exc:
-        _fail(f"{file}: {exc.message}")
+        fail(f"{file}: {exc.message}")
     for record in result.records:
         typer.echo(json.dumps(record_to_json(record), ensure_ascii=False))
     for rejected in result.rejected:
@@ -91,9 +86,9 @@ def _number(value: str, option: str) -> Decimal:
     try:
         number = Decimal(value.strip())
     except InvalidOperation:
-        _fail(f"{option} must be a number, got {value!r}")
+        fail(f"{option} must be a number, got {value!r}")
     if not number.is_finite():
-        _fail(f"{option} must be a finite number, got {value!r}")
+        fail(f"{option} must be a finite number, got {value!r}")
     return number
 
 
@@ -125,7 +120,7 @@ def fees_command(
     try:
         if venue == "kalshi":
             if r is not None:
-                _fail("--rate is for Polymarket; Kalshi's rates are fixed (use --multiplier)")
+                fail("--rate is for Polymarket; Kalshi's rates are fixed (use --multiplier)")
             m = Decimal(1) if m is None else m
             fee = kalshi_fee(p, c, maker=maker, multiplier=m)
             details |= {
@@ -135,16 +130,16 @@ def fees_command(
             }
         else:
             if m is not None:
-                _fail("--multiplier is for Kalshi; Polymarket fees come from --rate")
+                fail("--multiplier is for Kalshi; Polymarket fees come from --rate")
             if r is None:
-                _fail(
+                fail(
                     "Polymarket fees are set per market and are unknown without --rate "
                     "(the market's feeSchedule.rate); refusing to assume zero"
                 )
             fee = polymarket_fee(p, c, rate=r, maker=maker)
             details |= {"rate": str(r), "rounding": "to 5 decimals"}
     except EdgewatchError as exc:
-        _fail(exc.message)
+        fail(exc.message)
     if as_json:
         typer.echo(json.dumps(details | {"fee": format(fee, "f")}))
     else:
