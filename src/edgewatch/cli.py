@@ -32,7 +32,7 @@ from edgewatch.db.backup_cli import backup_command, backups_command, restore_com
 from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.engine import create_db_engine
 from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import EdgewatchError
+from edgewatch.errors import EdgewatchError, error_line
 from edgewatch.forecasting.cli import app as models_app
 from edgewatch.jobs.cli import scheduler_command, worker_command
 from edgewatch.markets.cli import app as links_app
@@ -269,7 +269,7 @@ def main() -> None:
 
 
 def _exit(message: str, status: int) -> NoReturn:
-    print(f"edgewatch: {' '.join(message.split())}", file=sys.stderr)
+    print(error_line(message), file=sys.stderr)
     sys.exit(status)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from edgewatch.config import load_settings
 from edgewatch.db.connect import open_migrated_engine
 from edgewatch.db.session import make_session_factory, session_scope
-from edgewatch.errors import EdgewatchError
+from edgewatch.errors import EdgewatchError, error_line
 from edgewatch.observability.logging import configure_logging
 
 P = ParamSpec("P")
@@ -32,7 +32,7 @@ err = Console(stderr=True)
 
 def fail(message: str) -> NoReturn:
     """Stop the command with ``edgewatch: <message>`` on stderr and exit status 2."""
-    typer.echo(f"edgewatch: {message}", err=True)
+    typer.echo(error_line(message), err=True)
     raise typer.Exit(USAGE_ERROR)
 
 

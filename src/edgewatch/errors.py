@@ -112,3 +112,8 @@ class NotificationFailed(TemporaryError):
 class DatabaseUnavailable(EdgewatchError):
     status_code = 503
     code = "database-unavailable"
+
+
+def error_line(message: str) -> str:
+    """How a command reports an error: one line, ``edgewatch: <message>``, whitespace folded."""
+    return f"edgewatch: {' '.join(message.split())}"

@@ -112,7 +112,7 @@ def test_the_database_number_in_the_url_is_selected() -> None:
         check.close()
 
 
-def test_user_and_password_in_the_url_authenticate(tmp_path: Path) -> None:
+def test_user_and_password_in_the_url_authenticate() -> None:
     port = free_port()
     password = "s3cret/with:odd@chars"
     with redis_server("--port", str(port), "--requirepass", password):

@@ -43,11 +43,11 @@ from fastapi.routing import RouteContext, iter_route_contexts
 from redis.exceptions import RedisError
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edgewatch.accounts.access import remembered_and_allowed
 from edgewatch.api.redis_client import FailOpen, RedisClient, redis_key
+from edgewatch.api.routing import first_full_match
 from edgewatch.config import Settings
 from edgewatch.data_versions import DataKind, read_file_versions, version_key, versions_dir
 from edgewatch.observability.metrics import CACHE_REQUESTS
@@ -161,7 +161,9 @@ class ResponseCache:
         self.store: Store = RedisStore(redis, settings) if redis else MemoryStore(settings)
         self.failures = FailOpen("cache")
         self.app_version = _app_version()
-        self._routes: list[tuple[RouteContext, CachePolicy | None]] | None = None
+        #: The app's routes in the router's order, and the policies of the cached ones (by id).
+        self._routes: list[RouteContext] | None = None
+        self._policies: dict[int, CachePolicy] = {}
 
     def key_for(self, request: Request, policy: CachePolicy, scopes: frozenset[str]) -> str:
         query = urlencode(sorted(parse_qsl(request.url.query, keep_blank_values=True)))
@@ -189,15 +191,13 @@ class ResponseCache:
         """The cached route this request goes to, found as the router finds it (the first full
         match, in order), or None when it goes to any other route."""
         if self._routes is None:
-            self._routes = [
-                (route, route_cache_policy(route))
-                for route in iter_route_contexts(scope["app"].routes)
-            ]
-        for route, policy in self._routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL:
-                return None if policy is None else (route, policy)
-        return None
+            self._routes = list(iter_route_contexts(scope["app"].routes))
+            for route in self._routes:
+                if (policy := route_cache_policy(route)) is not None:
+                    self._policies[id(route)] = policy
+        matched = first_full_match(self._routes, scope)
+        policy = self._policies.get(id(matched)) if matched is not None else None
+        return None if matched is None or policy is None else (matched, policy)
 
     async def set(self, state: CacheState, body: bytes) -> None:
         try:

@@ -40,12 +40,12 @@ from typing import Protocol
 from fastapi.routing import iter_route_contexts
 from redis.exceptions import RedisError, ResponseError
 from starlette.datastructures import MutableHeaders
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edgewatch.api.client_address import client_ip
 from edgewatch.api.problems import problem_response
 from edgewatch.api.redis_client import FailOpen, RedisClient, redis_key
+from edgewatch.api.routing import first_full_match
 from edgewatch.config import Settings
 from edgewatch.observability.metrics import RATE_LIMITED
 
@@ -219,12 +219,8 @@ def api_credential(scope: Scope) -> str | None:
 
 def route_template(scope: Scope) -> str:
     """The route template the request would be routed to, for the metric label."""
-    app = scope.get("app")
-    for route in iter_route_contexts(getattr(app, "routes", [])):
-        match, _ = route.matches(scope)
-        if match is Match.FULL and isinstance(route.path, str):
-            return route.path
-    return "unmatched"
+    route = first_full_match(iter_route_contexts(getattr(scope.get("app"), "routes", [])), scope)
+    return route.path if route is not None and isinstance(route.path, str) else "unmatched"
 
 
 class RateLimitMiddleware:

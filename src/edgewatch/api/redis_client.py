@@ -157,6 +157,7 @@ class RedisClient:
         return await asyncio.shield(task)
 
     async def _connect(self, loop: asyncio.AbstractEventLoop) -> _Connection:
+        # Its own timeout: the attempt runs on when every caller has given up on it.
         async with asyncio.timeout(self.timeout):
             return await self._open(loop)
 

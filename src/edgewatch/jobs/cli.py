@@ -131,7 +131,7 @@ def main() -> None:
     whole CLI (models, alerts, archives) first — a worker starts in about a second."""
     import sys
 
-    from edgewatch.errors import EdgewatchError
+    from edgewatch.errors import EdgewatchError, error_line
 
     app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
     app.command("worker")(worker_command)
@@ -139,7 +139,7 @@ def main() -> None:
     try:
         app()
     except EdgewatchError as exc:
-        print(f"edgewatch: {exc.message}", file=sys.stderr)
+        print(error_line(exc.message), file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -108,7 +108,9 @@ class AccountSettings:
         if not ZERO <= self.slippage <= 1:
             raise InvalidInput("slippage must be in [0, 1]")
         if not timedelta(0) <= self.latency <= MAX_LATENCY:
-            raise InvalidInput("latency must be from 0 to 3,600 seconds")
+            raise InvalidInput(
+                f"latency must be from 0 to {MAX_LATENCY.total_seconds():,.0f} seconds"
+            )
 
 
 # --- accounts ------------------------------------------------------------------------------------
